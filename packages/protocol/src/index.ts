@@ -1,0 +1,8 @@
+export * from './errors.js'
+export * from './reader.js'
+export * from './sync.js'
+export * from './awareness.js'
+export * as ywebsocket from './y-websocket.js'
+export type { YMessage, DecodeLimits } from './y-websocket.js'
+export * from './document-name.js'
+export * from './limits.js'
