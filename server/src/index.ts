@@ -1,0 +1,6 @@
+export { TandemServer, type TandemServerOptions } from './server.js'
+export { parseConfig, configSchema, ConfigError, type ServerConfig, type ServerConfigInput } from './config.js'
+export { createLogger, type Logger } from './logger.js'
+export { RoomRegistry } from './room-registry.js'
+export type { Room } from './room.js'
+export { allowEveryone, type Access, type AuthRequest, type AuthResult, type Authenticate } from './authenticate.js'

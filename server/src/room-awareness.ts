@@ -1,0 +1,120 @@
+import { encodeAwarenessUpdate, type AwarenessEntry } from '@tandem/protocol'
+import type { RoomMember } from './room-member.js'
+
+interface ClientState {
+  clock: number
+  /** JSON text as received; 'null' once removed (the clock is kept so stale states cannot return). */
+  state: string
+  owner: RoomMember | null
+  renewedAt: number
+  /** When the state was removed (0 while live). */
+  removedAt: number
+}
+
+const REMOVED = 'null'
+
+/**
+ * The awareness (presence) states of one document, relayed without parsing into objects.
+ * Follows y-protocols' rules: a newer clock wins; an equal clock only counts to remove a state.
+ * Each client ID belongs to the member that introduced it, so a member's states can be removed
+ * when it leaves, and entries echoed back by other members (y-websocket clients re-send every
+ * change they hear) are dropped silently.
+ */
+export class RoomAwareness {
+  private readonly clients = new Map<number, ClientState>()
+  /** Changes since the last flush, sent to every member as one message. */
+  private readonly changed = new Set<number>()
+
+  /**
+   * Applies entries sent by `member` (which joined at `joinedAt`); returns whether anything changed.
+   */
+  apply(member: RoomMember, joinedAt: number, entries: readonly AwarenessEntry[], now: number): boolean {
+    let changed = false
+    for (const entry of entries) {
+      const current = this.clients.get(entry.clientId)
+      if (current !== undefined && current.owner !== null && current.owner !== member) continue
+      let clock = entry.clock
+      const newer = current === undefined || current.clock < clock
+      const removal = current !== undefined && current.clock === clock && entry.state === REMOVED && current.state !== REMOVED
+      // A client that reconnects re-sends its state with the clock it had, which our removal on its
+      // disconnect has overtaken. A member that joined after the removal cannot be echoing the old
+      // state, so it is that client back: relay it with a clock every peer accepts.
+      const returning =
+        current !== undefined && !newer && current.state === REMOVED && entry.state !== REMOVED && joinedAt >= current.removedAt
+      if (returning) clock = current.clock + 1
+      else if (!newer && !removal) continue
+      this.clients.set(entry.clientId, {
+        clock,
+        state: entry.state,
+        owner: entry.state === REMOVED ? null : member,
+        renewedAt: now,
+        removedAt: entry.state === REMOVED ? now : 0,
+      })
+      this.changed.add(entry.clientId)
+      changed = true
+    }
+    return changed
+  }
+
+  /** Removes every state `member` owns; returns whether anything changed. */
+  removeMember(member: RoomMember, now: number): boolean {
+    let changed = false
+    for (const [clientId, client] of this.clients) {
+      if (client.owner !== member) continue
+      this.remove(clientId, client, now)
+      changed = true
+    }
+    return changed
+  }
+
+  /** Removes states not renewed since `before`; returns whether anything changed. */
+  expire(before: number, now: number): boolean {
+    let changed = false
+    for (const [clientId, client] of this.clients) {
+      if (client.state === REMOVED) {
+        // Forget removed clients after a while; their clock only guards against late echoes.
+        if (client.removedAt < before) this.clients.delete(clientId)
+        continue
+      }
+      if (client.renewedAt >= before) continue
+      this.remove(clientId, client, now)
+      changed = true
+    }
+    return changed
+  }
+
+  /** The awareness update holding every change since the last call, or null. */
+  takeChanges(): Uint8Array | null {
+    if (this.changed.size === 0) return null
+    const entries: AwarenessEntry[] = []
+    for (const clientId of this.changed) {
+      const client = this.clients.get(clientId)
+      if (client !== undefined) entries.push({ clientId, clock: client.clock, state: client.state })
+    }
+    this.changed.clear()
+    return entries.length === 0 ? null : encodeAwarenessUpdate(entries)
+  }
+
+  /** Every live state, as one awareness update (for a joiner or a query), or null when none. */
+  snapshot(): Uint8Array | null {
+    const entries: AwarenessEntry[] = []
+    for (const [clientId, client] of this.clients) {
+      if (client.state !== REMOVED) entries.push({ clientId, clock: client.clock, state: client.state })
+    }
+    return entries.length === 0 ? null : encodeAwarenessUpdate(entries)
+  }
+
+  get size(): number {
+    let live = 0
+    for (const client of this.clients.values()) if (client.state !== REMOVED) live++
+    return live
+  }
+
+  private remove(clientId: number, client: ClientState, now: number): void {
+    client.clock += 1
+    client.state = REMOVED
+    client.owner = null
+    client.removedAt = now
+    this.changed.add(clientId)
+  }
+}

@@ -1,0 +1,26 @@
+import type { TandemError } from '@tandem/protocol'
+
+/**
+ * A message for one document, encoded once. `inner` is the y-protocols message; a dialect that
+ * frames it differently (the multiplexed one prefixes the document name) caches its framing here,
+ * so a broadcast frames at most once per dialect, not once per recipient.
+ */
+export interface Outbound {
+  readonly inner: Uint8Array
+  framed?: Uint8Array
+}
+
+/**
+ * What a Room sees of a connection's presence in one document. The room never touches the socket:
+ * the dialect session behind this interface frames, sends and closes.
+ */
+export interface RoomMember {
+  /** Connection id, for logs. */
+  readonly id: number
+  readonly readOnly: boolean
+  send(message: Outbound): void
+  /** Refuse this member: the session closes its socket (y-websocket) or its document (multiplexed). */
+  reject(error: TandemError): void
+  /** `count` updates from this member are now durably stored (the multiplexed dialect acks them). */
+  acknowledge(count: number): void
+}

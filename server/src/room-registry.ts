@@ -1,0 +1,190 @@
+import { foldUpdates, type StorageAdapter } from '@tandem/storage'
+import type { Logger } from './logger.js'
+import { PersistenceQueue } from './persistence-queue.js'
+import { Room, type RoomHost } from './room.js'
+import type { RoomMember } from './room-member.js'
+
+export interface RoomRegistryOptions {
+  readonly storage: StorageAdapter
+  readonly logger: Logger
+  readonly roomIdleMs: number
+  readonly compactAfterUpdates: number
+  readonly awarenessTimeoutMs: number
+}
+
+/**
+ * Loads each document once (concurrent joiners share one load), batches every room's work to the
+ * end of the tick, group-commits it, and unloads rooms that stay empty once all they hold is stored.
+ */
+export class RoomRegistry implements RoomHost {
+  private readonly rooms = new Map<string, Room>()
+  private readonly loading = new Map<string, Promise<Room>>()
+  private readonly idleTimers = new Map<Room, NodeJS.Timeout>()
+  private readonly compacting = new Map<string, Promise<void>>()
+  private readonly dirty = new Set<Room>()
+  private flushQueued = false
+  private readonly persistence: PersistenceQueue
+  private readonly awarenessSweep: NodeJS.Timeout
+
+  constructor(private readonly options: RoomRegistryOptions) {
+    this.persistence = new PersistenceQueue(options.storage, options.logger)
+    // One sweep for every room rather than a timer per room.
+    this.awarenessSweep = setInterval(() => {
+      const before = Date.now() - options.awarenessTimeoutMs
+      for (const room of this.rooms.values()) room.expireAwareness(before)
+    }, Math.min(5_000, options.awarenessTimeoutMs / 3))
+    this.awarenessSweep.unref()
+  }
+
+  get size(): number {
+    return this.rooms.size
+  }
+
+  get healthy(): boolean {
+    return this.persistence.healthy
+  }
+
+  get(name: string): Room | undefined {
+    return this.rooms.get(name)
+  }
+
+  /**
+   * Loads the room if needed and adds `member` to it, unless `stillWanted()` has turned false
+   * meanwhile (the connection closed during the load). Resolves to the room joined, or null.
+   */
+  async join(name: string, member: RoomMember, stillWanted: () => boolean): Promise<Room | null> {
+    for (;;) {
+      const room = await this.acquire(name)
+      // The room may have been unloaded between the load and this continuation: load it again.
+      if (this.rooms.get(name) !== room) continue
+      if (!stillWanted()) {
+        if (room.size === 0) this.vacated(room)
+        return null
+      }
+      this.cancelUnload(room)
+      room.join(member)
+      return room
+    }
+  }
+
+  /** The loaded room for `name`, loading it if needed. */
+  private async acquire(name: string): Promise<Room> {
+    const loaded = this.rooms.get(name)
+    if (loaded !== undefined) return loaded
+    let loading = this.loading.get(name)
+    if (loading === undefined) {
+      loading = this.load(name)
+      this.loading.set(name, loading)
+    }
+    return loading
+  }
+
+  // RoomHost
+
+  scheduleFlush(room: Room): void {
+    this.dirty.add(room)
+    if (this.flushQueued) return
+    this.flushQueued = true
+    // setImmediate, not queueMicrotask or setTimeout(0): it runs after every socket read of this
+    // event-loop turn, which is what makes a burst into one batch.
+    setImmediate(this.flush)
+  }
+
+  persist(room: Room, update: Uint8Array): void {
+    this.persistence.add(room.name, update)
+  }
+
+  afterCommit(callback: () => void): void {
+    this.persistence.afterCommit(callback)
+  }
+
+  vacated(room: Room): void {
+    this.cancelUnload(room)
+    const timer = setTimeout(() => void this.unload(room), this.options.roomIdleMs)
+    this.idleTimers.set(room, timer)
+  }
+
+  now(): number {
+    return Date.now()
+  }
+
+  /** Flushes every room and waits until everything is stored (used at shutdown and by tests). */
+  async settle(): Promise<void> {
+    this.flush()
+    await this.persistence.idle()
+  }
+
+  /** Stores what is pending, unloads every room and stops timers. The storage stays open. */
+  async close(): Promise<void> {
+    clearInterval(this.awarenessSweep)
+    await Promise.allSettled(this.loading.values())
+    await this.settle()
+    await Promise.allSettled(this.compacting.values())
+    for (const timer of this.idleTimers.values()) clearTimeout(timer)
+    this.idleTimers.clear()
+    for (const room of this.rooms.values()) room.destroy()
+    this.rooms.clear()
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false
+    const dirty = [...this.dirty]
+    this.dirty.clear()
+    for (const room of dirty) room.flush()
+    const committed = this.persistence.flush()
+    for (const room of dirty) {
+      if (room.logLength >= this.options.compactAfterUpdates) void committed.then(() => this.compact(room.name))
+    }
+  }
+
+  private async load(name: string): Promise<Room> {
+    try {
+      const stored = await this.options.storage.load(name)
+      const room = new Room(name, stored, this)
+      this.rooms.set(name, room)
+      return room
+    } finally {
+      this.loading.delete(name)
+    }
+  }
+
+  private cancelUnload(room: Room): void {
+    const timer = this.idleTimers.get(room)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    this.idleTimers.delete(room)
+  }
+
+  private async unload(room: Room): Promise<void> {
+    this.idleTimers.delete(room)
+    if (room.size > 0 || this.rooms.get(room.name) !== room) return
+    room.flush()
+    await this.persistence.idle()
+    // Someone may have joined while we waited for the store.
+    if (room.size > 0 || this.idleTimers.has(room) || this.persistence.hasPending(room.name)) return
+    this.rooms.delete(room.name)
+    room.destroy()
+    this.options.logger.debug({ doc: room.name }, 'room unloaded')
+  }
+
+  /** Folds the log into a snapshot, off the hot path, one compaction per document at a time. */
+  private compact(name: string): Promise<void> {
+    let running = this.compacting.get(name)
+    if (running === undefined) {
+      running = this.runCompaction(name).finally(() => this.compacting.delete(name))
+      this.compacting.set(name, running)
+    }
+    return running
+  }
+
+  private async runCompaction(name: string): Promise<void> {
+    try {
+      const result = await this.options.storage.compact(name, foldUpdates)
+      const room = this.rooms.get(name)
+      if (room !== undefined) room.logLength = Math.max(0, room.logLength - result.foldedUpdates)
+      this.options.logger.debug({ doc: name, folded: result.foldedUpdates, bytes: result.snapshotBytes }, 'compacted')
+    } catch (error) {
+      this.options.logger.error({ err: error, doc: name }, 'compaction failed')
+    }
+  }
+}

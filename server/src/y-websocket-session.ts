@@ -1,0 +1,123 @@
+import type { RawData } from 'ws'
+import { ywebsocket, decodeAwarenessUpdate, TandemError } from '@tandem/protocol'
+import { asTandemError, type Connection } from './connection.js'
+import type { Outbound, RoomMember } from './room-member.js'
+import type { Room } from './room.js'
+import type { RoomRegistry } from './room-registry.js'
+
+export interface SessionLimits {
+  readonly maxMessageBytes: number
+  readonly maxAwarenessStateBytes: number
+}
+
+/** Sent when a y-websocket connection has heard nothing for a while: an empty awareness update. */
+const KEEPALIVE = ywebsocket.encodeMessage({ type: 'awareness', update: new Uint8Array([0]) })
+
+/**
+ * The y-websocket dialect: one socket, one document (named by the URL path), one y-protocols
+ * message per frame. Frames that arrive while the document loads wait in order; nothing is
+ * answered before the stored state is in.
+ */
+export class YWebsocketSession implements RoomMember {
+  readonly readOnly: boolean
+  private room: Room | null = null
+  private waiting: RawData[] | null = []
+  private closed = false
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly documentName: string,
+    private readonly registry: RoomRegistry,
+    private readonly limits: SessionLimits,
+    options: { readOnly: boolean },
+  ) {
+    this.readOnly = options.readOnly
+    connection.socket.on('message', (data, isBinary) => this.receive(data, isBinary))
+    connection.socket.on('close', () => this.onClose())
+    void this.registry
+      .join(documentName, this, () => !this.closed)
+      .then((room) => {
+        if (room === null) return
+        this.room = room
+        const waiting = this.waiting ?? []
+        this.waiting = null
+        for (const data of waiting) this.handle(data)
+      })
+      .catch((error: unknown) => {
+        connection.logger.error({ err: error, doc: documentName }, 'document failed to load')
+        connection.fail(new TandemError('INTERNAL_ERROR'))
+      })
+  }
+
+  get id(): number {
+    return this.connection.id
+  }
+
+  send(message: Outbound): void {
+    this.connection.send(message.inner)
+  }
+
+  reject(error: TandemError): void {
+    this.connection.fail(error)
+  }
+
+  acknowledge(): void {
+    // y-websocket has no acknowledgement message.
+  }
+
+  /** Keeps y-websocket's 30 s watchdog from firing on a quiet document (ping frames don't count). */
+  keepalive(idleSince: number): void {
+    if (this.room !== null && this.connection.lastSentAt < idleSince) this.connection.send(KEEPALIVE)
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (!isBinary) {
+      this.connection.fail(new TandemError('UNSUPPORTED_DATA'))
+      return
+    }
+    if (this.waiting !== null) this.waiting.push(data)
+    else this.handle(data)
+  }
+
+  private handle(data: RawData): void {
+    const room = this.room
+    if (room === null || !this.connection.open) return
+    try {
+      const message = ywebsocket.decodeMessage(toBytes(data), { maxPayloadBytes: this.limits.maxMessageBytes })
+      switch (message.type) {
+        case 'sync-step1':
+          room.syncStep1(this, message.stateVector)
+          return
+        case 'sync-step2':
+        case 'sync-update':
+          room.receiveUpdate(this, message.update)
+          return
+        case 'awareness':
+          room.receiveAwareness(this, decodeAwarenessUpdate(message.update, this.limits.maxAwarenessStateBytes))
+          return
+        case 'query-awareness':
+          room.queryAwareness(this)
+          return
+        case 'auth-denied':
+          // Only a server sends this; a client sending it is confused but harmless.
+          return
+      }
+    } catch (error) {
+      this.connection.fail(asTandemError(error, this.connection.logger))
+    }
+  }
+
+  private onClose(): void {
+    this.closed = true
+    this.waiting = null
+    this.room?.leave(this)
+    this.room = null
+  }
+}
+
+/** ws hands us a Buffer (binaryType 'nodebuffer'), or fragments/ArrayBuffer in other modes. */
+export const toBytes = (data: RawData): Uint8Array => {
+  if (data instanceof Uint8Array) return data
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return new Uint8Array(data)
+}

@@ -1,0 +1,50 @@
+/**
+ * Waiting with deadlines. Tests never sleep to synchronise: they wait for an event or for a
+ * condition to hold, and fail with a message when the deadline passes.
+ */
+export const eventually = async <T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = check()
+      if (value !== undefined && value !== false) return value
+    } catch (error) {
+      lastError = error
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Resolves with the arguments of the next `event`, or rejects at the deadline. */
+export const nextEvent = <A extends unknown[]>(
+  emitter: { once(event: string, listener: (...args: A) => void): unknown; off?(event: string, listener: (...args: A) => void): unknown },
+  event: string,
+  timeoutMs = 10_000,
+): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const listener = (...args: A) => {
+      clearTimeout(timer)
+      resolve(args)
+    }
+    const timer = setTimeout(() => {
+      emitter.off?.(event, listener)
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${event}'`))
+    }, timeoutMs)
+    emitter.once(event, listener)
+  })
+
+/** A seeded PRNG (mulberry32): tests print the seed so a failure can be replayed. */
+export const seededRandom = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
