@@ -15,6 +15,7 @@ export class PersistenceQueue {
   private chain: Promise<void> = Promise.resolve()
   private pendingByDocument = new Map<string, number>()
   private failing = false
+  private inFlight = 0
 
   constructor(
     private readonly storage: StorageAdapter,
@@ -38,7 +39,7 @@ export class PersistenceQueue {
     const callbacks = this.callbacks
     this.entries = []
     this.callbacks = []
-    this.chain = this.chain.then(async () => {
+    const run = async () => {
       await this.commit(entries)
       for (const entry of entries) {
         const left = (this.pendingByDocument.get(entry.document) ?? 1) - 1
@@ -46,7 +47,15 @@ export class PersistenceQueue {
         else this.pendingByDocument.set(entry.document, left)
       }
       for (const callback of callbacks) callback()
-    })
+    }
+    // When no commit is in flight, start this one now rather than a microtask later: a synchronous
+    // store (SQLite) then commits before the caller goes on to broadcast, so an update is on disk
+    // before any other client sees it.
+    this.inFlight++
+    const done = () => {
+      this.inFlight--
+    }
+    this.chain = (this.inFlight === 1 ? run() : this.chain.then(run)).then(done, done)
     return this.chain
   }
 

@@ -132,6 +132,7 @@ export class RoomRegistry implements RoomHost {
     this.dirty.clear()
     for (const room of dirty) room.flush()
     const committed = this.persistence.flush()
+    for (const room of dirty) room.deliver()
     for (const room of dirty) {
       if (room.logLength >= this.options.compactAfterUpdates) void committed.then(() => this.compact(room.name))
     }
@@ -158,8 +159,7 @@ export class RoomRegistry implements RoomHost {
   private async unload(room: Room): Promise<void> {
     this.idleTimers.delete(room)
     if (room.size > 0 || this.rooms.get(room.name) !== room) return
-    room.flush()
-    await this.persistence.idle()
+    await this.settle()
     // Someone may have joined while we waited for the store.
     if (room.size > 0 || this.idleTimers.has(room) || this.persistence.hasPending(room.name)) return
     this.rooms.delete(room.name)

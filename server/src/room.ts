@@ -37,6 +37,8 @@ export class Room {
   private readonly members = new Map<RoomMember, number>()
   /** Updates received this tick, grouped by sender, in arrival order. */
   private inbound = new Map<RoomMember, Uint8Array[]>()
+  /** Broadcasts produced by this tick's flush, sent by `deliver()` once the commit has started. */
+  private outbox: Array<{ message: Outbound; except: unknown }> = []
   /** The full state, encoded on demand to answer sync step 1 and kept until the next change. */
   private encodedState: Uint8Array | null = null
   /** Updates in the log since the last snapshot (drives compaction). */
@@ -80,10 +82,11 @@ export class Room {
     if (this.members.size === 0) this.host.vacated(this)
   }
 
-  /** Answers a sync step 1 with everything the member lacks. */
+  /**
+   * Answers a sync step 1 with everything the member lacks. Updates queued this tick are not in the
+   * answer; they reach the member with the end-of-tick broadcast, after they are committed.
+   */
   syncStep1(member: RoomMember, stateVector: Uint8Array): void {
-    // Apply what this tick already queued, so the answer is as fresh as the broadcasts that follow.
-    this.applyInbound()
     this.encodedState ??= Y.encodeStateAsUpdate(this.doc)
     const update = isEmptyStateVector(stateVector) ? this.encodedState : Y.diffUpdate(this.encodedState, stateVector)
     member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step2', update }) })
@@ -120,10 +123,23 @@ export class Room {
     if (this.awareness.expire(before, this.host.now())) this.requestFlush()
   }
 
-  /** End of tick: apply queued updates (each broadcast and persisted by the update handler), then awareness. */
+  /**
+   * End of tick, first half: apply the queued updates, one transaction per sender; the update
+   * handler persists each resulting update and queues its broadcast.
+   */
   flush(): void {
     this.flushScheduled = false
     this.applyInbound()
+  }
+
+  /**
+   * End of tick, second half, after the group commit has started (with SQLite: has finished):
+   * send the queued update broadcasts, then this tick's awareness changes as one message.
+   */
+  deliver(): void {
+    const outbox = this.outbox
+    this.outbox = []
+    for (const { message, except } of outbox) this.broadcast(message, except)
     const changes = this.awareness.takeChanges()
     if (changes !== null) this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: changes }) }, null)
   }
@@ -133,6 +149,7 @@ export class Room {
     this.doc.destroy()
     this.members.clear()
     this.inbound.clear()
+    this.outbox = []
     this.encodedState = null
   }
 
@@ -162,7 +179,7 @@ export class Room {
     this.encodedState = null
     this.logLength++
     this.host.persist(this, update)
-    this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, origin)
+    this.outbox.push({ message: { inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except: origin })
   }
 
   private broadcast(message: Outbound, except: unknown): void {
