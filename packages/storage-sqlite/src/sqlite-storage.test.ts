@@ -1,0 +1,233 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { foldUpdates } from '@tandem/storage'
+import { runStorageContract, seededRandom } from '@tandem/storage/contract'
+import { SqliteStorage } from './sqlite-storage.js'
+
+const temporaryDirectories: string[] = []
+function temporaryDirectory(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'tandem-sqlite-'))
+  temporaryDirectories.push(directory)
+  return directory
+}
+
+runStorageContract('SqliteStorage', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'tandem-sqlite-'))
+  // A directory that does not exist yet: `open` creates it.
+  const adapter = await SqliteStorage.open({ file: join(directory, 'data', 'tandem.db') })
+  return { adapter, cleanup: async () => rmSync(directory, { recursive: true, force: true }) }
+})
+
+/** Types `text` into the text `t` of a fresh doc, one update per character. */
+function edits(text: string): Uint8Array[] {
+  const doc = new Y.Doc()
+  doc.clientID = 1
+  const updates: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => updates.push(update))
+  for (const character of text) doc.getText('t').insert(doc.getText('t').length, character)
+  doc.destroy()
+  return updates
+}
+
+function textOf(snapshot: Uint8Array | null, updates: readonly Uint8Array[]): string {
+  const doc = new Y.Doc()
+  Y.transact(doc, () => {
+    if (snapshot !== null) Y.applyUpdate(doc, snapshot)
+    for (const update of updates) Y.applyUpdate(doc, update)
+  })
+  const text = doc.getText('t').toString()
+  doc.destroy()
+  return text
+}
+
+describe('SqliteStorage', () => {
+  let file: string
+  const opened: SqliteStorage[] = []
+  function open(durability?: 'full' | 'normal' | 'off'): SqliteStorage {
+    const storage = new SqliteStorage(durability === undefined ? { file } : { file, durability })
+    opened.push(storage)
+    return storage
+  }
+  async function close(storage: SqliteStorage): Promise<void> {
+    opened.splice(opened.indexOf(storage), 1)
+    await storage.close()
+  }
+
+  beforeEach(() => {
+    file = join(temporaryDirectory(), 'tandem.db')
+  })
+
+  afterEach(async () => {
+    for (const storage of opened.splice(0)) await storage.close()
+    for (const directory of temporaryDirectories.splice(0)) rmSync(directory, { recursive: true, force: true })
+  })
+
+  it('keeps everything across close and reopen', async () => {
+    const first = open()
+    expect(first.file).toBe(file)
+    const updates = edits('hello world')
+    await first.append(updates.slice(0, 5).map((update) => ({ document: 'doc', update })))
+    const { versionId } = await first.compact('doc', foldUpdates, { version: 'v1' })
+    await first.append(updates.slice(5).map((update) => ({ document: 'doc', update })))
+    const before = await first.load('doc')
+    const versions = await first.listVersions('doc')
+    await close(first)
+    // The TRUNCATE checkpoint on close leaves the main file complete on its own.
+    expect(!existsSync(`${file}-wal`) || statSync(`${file}-wal`).size === 0).toBe(true)
+
+    const second = open()
+    expect(await second.load('doc')).toEqual(before)
+    expect(textOf(before.snapshot, before.updates)).toBe('hello world')
+    expect(await second.listVersions('doc')).toEqual(versions)
+    expect(await second.loadVersion('doc', versionId!)).toEqual(before.snapshot)
+    expect(await second.listDocuments()).toEqual(['doc'])
+    // Sequence numbers carry on after the reopen.
+    await second.append([{ document: 'doc', update: edits('hello world!')[11]! }])
+    expect((await second.load('doc')).lastSeq).toBe(12)
+    expect(second.integrityCheck()).toBe('ok')
+  })
+
+  it('reopens the same file at every durability level', async () => {
+    const updates = edits('abc')
+    let expected = ''
+    for (const [index, durability] of (['off', 'normal', 'full'] as const).entries()) {
+      const storage = open(durability)
+      await storage.append([{ document: 'doc', update: updates[index]! }])
+      expected += 'abc'[index]
+      const stored = await storage.load('doc')
+      expect(textOf(stored.snapshot, stored.updates)).toBe(expected)
+      await close(storage)
+    }
+    const raw = new Database(file, { readonly: true })
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal')
+    raw.close()
+    expect(open().integrityCheck()).toBe('ok')
+  })
+
+  it('refuses an unknown durability when constructed', () => {
+    expect(() => new SqliteStorage({ file, durability: 'fast' as 'full' })).toThrow(/durability/)
+  })
+
+  it('never loads a logged row that the snapshot already stands for', async () => {
+    const storage = open()
+    const updates = edits('abc')
+    await storage.append(updates.map((update) => ({ document: 'doc', update })))
+    await storage.compact('doc', foldUpdates)
+    await close(storage)
+
+    // Put back a row the compaction folded, as if its delete had been lost.
+    const raw = new Database(file)
+    raw.prepare('INSERT INTO updates (doc_id, seq, data) SELECT doc_id, 2, ? FROM snapshots').run(updates[1]!)
+    raw.close()
+
+    const reopened = open()
+    const stored = await reopened.load('doc')
+    expect(stored.updates).toEqual([])
+    expect(stored.lastSeq).toBe(3)
+    expect(textOf(stored.snapshot, stored.updates)).toBe('abc')
+  })
+
+  it('rolls back the whole batch when a write fails inside the transaction', async () => {
+    const storage = open()
+    const [first, second] = edits('ab')
+    await storage.append([
+      { document: 'a', update: first! },
+      { document: 'b', update: first! },
+    ])
+    // Occupy the seq that b's next update will get, so that its insert fails after a's succeeded.
+    const raw = new Database(file)
+    raw.prepare("INSERT INTO updates (doc_id, seq, data) SELECT id, 2, x'00' FROM documents WHERE name = 'b'").run()
+    raw.close()
+
+    await expect(
+      storage.append([
+        { document: 'a', update: second! },
+        { document: 'b', update: second! },
+      ]),
+    ).rejects.toThrow(/constraint/i)
+    expect(await storage.load('a')).toEqual({ snapshot: null, updates: [first], lastSeq: 1 })
+    // The sequence numbers reserved by the failed batch were rolled back too.
+    await storage.append([{ document: 'a', update: second! }])
+    expect((await storage.load('a')).lastSeq).toBe(2)
+  })
+
+  it('keeps every acknowledged batch when the writing process is killed (kill -9)', async () => {
+    // Kills after 20 to 400 acknowledgements (this seed: 258, 21, 220, 393), so they land before
+    // and after compactions and WAL checkpoints, at a different instant of the write loop each time.
+    const random = seededRandom(1)
+    for (const seed of [1, 2, 3, 4]) {
+      const crashFile = join(temporaryDirectory(), 'crash.db')
+      const killAfter = 20 + Math.floor(random() * 381)
+      const acknowledged = await appendUntilKilled(crashFile, seed, killAfter)
+      expect(acknowledged, `seed ${seed}`).toBeGreaterThanOrEqual(killAfter)
+
+      const storage = new SqliteStorage({ file: crashFile })
+      opened.push(storage)
+      expect(storage.integrityCheck(), `seed ${seed}`).toBe('ok')
+      const batchesPerDocument: number[] = []
+      for (const document of ['a', 'b']) {
+        const { snapshot, updates } = await storage.load(document)
+        const batches = [...textOf(snapshot, updates).matchAll(/<(\d+)>/g)].map((match) => Number(match[1]))
+        // Every acknowledged batch is there, in order, and nothing after a gap.
+        expect(batches.length, `seed ${seed}, document ${document}`).toBeGreaterThanOrEqual(acknowledged)
+        expect(batches, `seed ${seed}, document ${document}`).toEqual(batches.map((_, index) => index + 1))
+        batchesPerDocument.push(batches.length)
+      }
+      // One append wrote both documents: a batch is in both or in neither.
+      expect(batchesPerDocument[0], `seed ${seed}`).toBe(batchesPerDocument[1])
+    }
+  })
+})
+
+const CHILD = fileURLToPath(new URL('./test-fixtures/append-until-killed.mjs', import.meta.url))
+
+/**
+ * Runs the child writer and SIGKILLs it as soon as it has acknowledged `killAfter` batches, while it
+ * keeps writing. Resolves with the last acknowledged batch the parent read.
+ */
+async function appendUntilKilled(file: string, seed: number, killAfter: number): Promise<number> {
+  const child = spawn(process.execPath, ['--conditions=source', CHILD, file, String(seed)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  let acknowledged = 0
+  try {
+    await withDeadline(
+      (async () => {
+        for await (const line of createInterface({ input: child.stdout })) {
+          acknowledged = Number(line)
+          if (acknowledged >= killAfter) {
+            child.kill('SIGKILL')
+            return
+          }
+        }
+        throw new Error(`the child exited after ${acknowledged} batches:\n${stderr}`)
+      })(),
+      30_000,
+      `waiting for ${killAfter} acknowledgements (seed ${seed})`,
+    )
+  } finally {
+    child.kill('SIGKILL')
+    await exited
+  }
+  return acknowledged
+}
+
+function withDeadline<T>(promise: Promise<T>, milliseconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${milliseconds} ms`)), milliseconds)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,289 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { assertAppendEntries, StorageClosedError } from '@tandem/storage'
+import type {
+  AppendEntry,
+  CompactionResult,
+  CompactOptions,
+  DocumentStats,
+  Durability,
+  Fold,
+  StorageAdapter,
+  StoredDocument,
+  VersionInfo,
+} from '@tandem/storage'
+import { migrate } from './schema.js'
+import { prepareStatements, type LoggedRow, type Statements } from './statements.js'
+
+export interface SqliteStorageOptions {
+  /** Path of the database file. Its directory must exist; `SqliteStorage.open` creates it. */
+  readonly file: string
+  /**
+   * How hard a commit is pushed to disk before `append` resolves. 'full' (default) survives power
+   * loss; 'normal' survives a killed process but may lose the last commits on power loss; 'off'
+   * leaves it to the OS.
+   */
+  readonly durability?: Durability
+}
+
+const SYNCHRONOUS: Record<Durability, string> = { full: 'FULL', normal: 'NORMAL', off: 'OFF' }
+
+/**
+ * How long a statement waits for another connection's lock (a second process, a backup tool)
+ * before failing with SQLITE_BUSY.
+ */
+const BUSY_TIMEOUT_MS = 5_000
+
+/** What a compaction read: the document's snapshot and the log rows after it, in order. */
+interface CompactionInput {
+  readonly docId: number
+  readonly snapshotSeq: number
+  readonly snapshot: Uint8Array | null
+  readonly rows: readonly LoggedRow[]
+}
+
+/** Runs `body` inside a transaction and returns what it returns. */
+type InTransaction = <T>(body: () => T) => T
+
+/**
+ * The default, embedded {@link StorageAdapter}: one SQLite file in WAL mode, written through
+ * better-sqlite3. Every call runs synchronously on the calling thread; each write is one
+ * transaction, committed at the configured durability before the returned promise resolves.
+ */
+export class SqliteStorage implements StorageAdapter {
+  /** Creates the file's directory if needed, then opens the store. */
+  static async open(options: SqliteStorageOptions): Promise<SqliteStorage> {
+    await mkdir(dirname(options.file), { recursive: true })
+    return new SqliteStorage(options)
+  }
+
+  readonly #db: Database.Database
+  readonly #statements: Statements
+  readonly #read: InTransaction
+  readonly #write: InTransaction
+  #closed = false
+
+  constructor(options: SqliteStorageOptions) {
+    const durability = options.durability ?? 'full'
+    if (typeof options.file !== 'string' || options.file === '') {
+      throw new TypeError('SqliteStorage: options.file must be a non-empty path')
+    }
+    if (!Object.hasOwn(SYNCHRONOUS, durability)) {
+      throw new TypeError(`SqliteStorage: options.durability must be 'full', 'normal' or 'off', not '${durability}'`)
+    }
+
+    const db = new Database(options.file)
+    try {
+      const journalMode = db.pragma('journal_mode = WAL', { simple: true })
+      if (journalMode !== 'wal' && !db.memory) {
+        throw new Error(`SqliteStorage: ${options.file} cannot use WAL mode (journal_mode is ${String(journalMode)})`)
+      }
+      db.pragma(`synchronous = ${SYNCHRONOUS[durability]}`)
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+      migrate(db)
+    } catch (error) {
+      db.close()
+      throw error
+    }
+    this.#db = db
+    this.#statements = prepareStatements(db)
+    // Reads run in a (deferred) read transaction, so a write by another process is seen whole or
+    // not at all. Writes take the write lock up front (IMMEDIATE): a deferred transaction that
+    // reads first and then writes can fail with SQLITE_BUSY if another connection wrote meanwhile.
+    const run = db.transaction((body: () => unknown) => body())
+    this.#read = run as InTransaction
+    this.#write = run.immediate as InTransaction
+  }
+
+  /** The database file's path. */
+  get file(): string {
+    return this.#db.name
+  }
+
+  async load(document: string): Promise<StoredDocument> {
+    this.#assertOpen()
+    return this.#read(() => this.#loadRows(document))
+  }
+
+  async append(entries: readonly AppendEntry[]): Promise<void> {
+    this.#assertOpen()
+    assertAppendEntries(entries)
+    if (entries.length === 0) return
+    this.#write(() => this.#appendRows(entries))
+  }
+
+  async compact(document: string, fold: Fold, options: CompactOptions = {}): Promise<CompactionResult> {
+    this.#assertOpen()
+    const input = this.#read(() => this.#readForCompaction(document))
+    if (input === undefined) return { foldedUpdates: 0, snapshotBytes: 0 }
+    const snapshotBytes = input.snapshot?.byteLength ?? 0
+    if (input.rows.length === 0) {
+      if (options.version === undefined || input.snapshot === null) return { foldedUpdates: 0, snapshotBytes }
+      const { version } = options
+      const versionId = this.#write(() => this.#keepSnapshotAsVersion(document, input, version))
+      if (versionId === undefined) return { foldedUpdates: 0, snapshotBytes }
+      return { foldedUpdates: 0, snapshotBytes, versionId }
+    }
+    // The fold runs outside any transaction: it may take a while, and appends must not wait for it.
+    const snapshot = fold(input.snapshot, input.rows.map((row) => bytes(row.data)))
+    return this.#write(() => this.#writeCompaction(document, input, snapshot, options.version))
+  }
+
+  async stats(document: string): Promise<DocumentStats> {
+    this.#assertOpen()
+    return this.#read(() => this.#statsRows(document))
+  }
+
+  async listDocuments(): Promise<string[]> {
+    this.#assertOpen()
+    return this.#statements.listDocuments.all()
+  }
+
+  async delete(document: string): Promise<void> {
+    this.#assertOpen()
+    this.#write(() => this.#deleteRows(document))
+  }
+
+  async listVersions(document: string): Promise<VersionInfo[]> {
+    this.#assertOpen()
+    return this.#statements.listVersions.all(document).map(({ id, label, createdAt, bytes }) => ({
+      id,
+      label,
+      createdAt: new Date(createdAt),
+      bytes,
+    }))
+  }
+
+  async loadVersion(document: string, versionId: number): Promise<Uint8Array | null> {
+    this.#assertOpen()
+    const data = this.#statements.versionData.get(document, versionId)
+    return data === undefined ? null : bytes(data)
+  }
+
+  /** Runs SQLite's own consistency check: 'ok', or the problems it found, one per line. */
+  integrityCheck(): string {
+    this.#assertOpen()
+    const rows = this.#db.pragma('integrity_check') as Array<{ integrity_check: string }>
+    return rows.map((row) => row.integrity_check).join('\n')
+  }
+
+  async close(): Promise<void> {
+    this.#assertOpen()
+    this.#closed = true
+    try {
+      // Folds the WAL back into the main file and empties it, so the file alone is a full copy.
+      this.#db.pragma('wal_checkpoint(TRUNCATE)')
+    } finally {
+      this.#db.close()
+    }
+  }
+
+  // The methods below run inside #read or #write.
+
+  #loadRows(document: string): StoredDocument {
+    const docId = this.#statements.documentId.get(document)
+    if (docId === undefined) return { snapshot: null, updates: [], lastSeq: 0 }
+    const snapshot = this.#statements.snapshot.get(docId)
+    const snapshotSeq = snapshot?.seq ?? 0
+    // Rows at or below the snapshot's seq are folded into it (none should remain; never load one twice).
+    const rows = this.#statements.updatesAfter.all(docId, snapshotSeq)
+    return {
+      snapshot: snapshot === undefined ? null : bytes(snapshot.data),
+      updates: rows.map((row) => bytes(row.data)),
+      lastSeq: rows.at(-1)?.seq ?? snapshotSeq,
+    }
+  }
+
+  #statsRows(document: string): DocumentStats {
+    const docId = this.#statements.documentId.get(document)
+    if (docId === undefined) return { updates: 0, updateBytes: 0, snapshotBytes: 0 }
+    const { updates, updateBytes } = this.#statements.logStats.get(docId)!
+    return { updates, updateBytes, snapshotBytes: this.#statements.snapshotBytes.get(docId) ?? 0 }
+  }
+
+  /** Sequence numbers are reserved once per document in the batch, then the rows written in order. */
+  #appendRows(entries: readonly AppendEntry[]): void {
+    const byDocument = new Map<string, Uint8Array[]>()
+    for (const { document, update } of entries) {
+      const updates = byDocument.get(document)
+      if (updates === undefined) byDocument.set(document, [update])
+      else updates.push(update)
+    }
+    for (const [document, updates] of byDocument) {
+      const { id, lastSeq } = this.#statements.reserveSeqs.get(document, updates.length)!
+      let seq = lastSeq - updates.length
+      for (const update of updates) this.#statements.insertUpdate.run(id, ++seq, update)
+    }
+  }
+
+  #readForCompaction(document: string): CompactionInput | undefined {
+    const docId = this.#statements.documentId.get(document)
+    if (docId === undefined) return undefined
+    const snapshot = this.#statements.snapshot.get(docId)
+    const snapshotSeq = snapshot?.seq ?? 0
+    return {
+      docId,
+      snapshotSeq,
+      snapshot: snapshot === undefined ? null : bytes(snapshot.data),
+      rows: this.#statements.updatesAfter.all(docId, snapshotSeq),
+    }
+  }
+
+  #writeCompaction(
+    document: string,
+    input: CompactionInput,
+    snapshot: Uint8Array,
+    version: string | undefined,
+  ): CompactionResult {
+    if (!this.#unchangedSince(document, input)) {
+      return { foldedUpdates: 0, snapshotBytes: this.#statements.snapshotBytes.get(input.docId) ?? 0 }
+    }
+    const lastSeq = input.rows.at(-1)!.seq
+    this.#statements.upsertSnapshot.run(input.docId, lastSeq, snapshot)
+    // Exactly the folded rows: anything appended while the fold ran has a higher seq and stays.
+    this.#statements.deleteUpdatesUpTo.run(input.docId, lastSeq)
+    const result = { foldedUpdates: input.rows.length, snapshotBytes: snapshot.byteLength }
+    if (version === undefined) return result
+    return { ...result, versionId: this.#insertVersion(input.docId, version, snapshot) }
+  }
+
+  /** Nothing to fold: the current snapshot becomes the version. */
+  #keepSnapshotAsVersion(document: string, input: CompactionInput, version: string): number | undefined {
+    if (input.snapshot === null || !this.#unchangedSince(document, input)) return undefined
+    return this.#insertVersion(input.docId, version, input.snapshot)
+  }
+
+  /**
+   * False when the document was deleted, or compacted by someone else, after `input` was read:
+   * the rows it read are gone, and writing a snapshot from them would resurrect or regress it.
+   */
+  #unchangedSince(document: string, input: CompactionInput): boolean {
+    return (
+      this.#statements.documentId.get(document) === input.docId &&
+      (this.#statements.snapshot.get(input.docId)?.seq ?? 0) === input.snapshotSeq
+    )
+  }
+
+  #insertVersion(docId: number, label: string, data: Uint8Array): number {
+    return Number(this.#statements.insertVersion.run(docId, label, Date.now(), data).lastInsertRowid)
+  }
+
+  #deleteRows(document: string): void {
+    const docId = this.#statements.documentId.get(document)
+    if (docId === undefined) return
+    for (const statement of this.#statements.deleteDocument) statement.run(docId)
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StorageClosedError('SqliteStorage')
+  }
+}
+
+/**
+ * better-sqlite3 returns Buffers; callers get plain Uint8Arrays, as from every other adapter.
+ * (A Buffer's `slice` returns a view, not a copy, which would surprise code written for Uint8Array.)
+ */
+function bytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+}

@@ -1,0 +1,4 @@
+import { runStorageContract } from './contract.js'
+import { MemoryStorage } from './memory-storage.js'
+
+runStorageContract('MemoryStorage', async () => ({ adapter: new MemoryStorage() }))
