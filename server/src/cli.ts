@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { MemoryStorage, type StorageAdapter } from '@tandem/storage'
 import { SqliteStorage } from '@tandem/storage-sqlite'
 import { ConfigError, parseConfig, type ServerConfigInput } from './config.js'
 import { createLogger } from './logger.js'
+import { mintToken } from './auth/mint-token.js'
 import { TandemServer } from './server.js'
 
 /**
@@ -26,7 +28,18 @@ program
   .addOption(new Option('--room-idle-ms <ms>', 'unload a document this long after its last client left').env('TANDEM_ROOM_IDLE_MS'))
   .addOption(new Option('--heartbeat-ms <ms>', 'ping interval; a peer silent for a whole interval is dropped').env('TANDEM_HEARTBEAT_MS'))
   .addOption(new Option('--max-message-bytes <bytes>', 'largest WebSocket message accepted').env('TANDEM_MAX_MESSAGE_BYTES'))
+  .addOption(new Option('--playground <dir>', 'serve this directory at / (default: the built playground, when present)').env('TANDEM_PLAYGROUND_DIR'))
+  .addOption(new Option('--auth-secret <secret>', 'verify HS256 tokens with this secret (16+ characters)').env('TANDEM_AUTH_SECRET'))
+  .addOption(new Option('--auth-jwks <file>', 'verify tokens with the public keys of this JWKS file').env('TANDEM_AUTH_JWKS'))
+  .addOption(new Option('--auth-public-key <file>', 'verify tokens with this PEM public key (RSA, EC or Ed25519)').env('TANDEM_AUTH_PUBLIC_KEY'))
+  .addOption(new Option('--no-auth', 'authentication off, on purpose (without a key it is off too, with a warning)'))
+  .addOption(new Option('--allowed-origins <list>', 'comma-separated Origins allowed to connect (default: any)').env('TANDEM_ALLOWED_ORIGINS'))
+  .addOption(new Option('--max-connections <n>', 'open connections allowed in total').env('TANDEM_MAX_CONNECTIONS'))
+  .addOption(new Option('--max-connections-per-ip <n>', 'open connections allowed per remote address').env('TANDEM_MAX_CONNECTIONS_PER_IP'))
+  .addOption(new Option('--max-documents <n>', 'documents loaded at once').env('TANDEM_MAX_DOCUMENTS'))
   .action(async (flags: Record<string, string | undefined>) => {
+    // commander gives `--no-auth` as auth: false.
+    const noAuth = (flags as Record<string, unknown>).auth === false
     const input: ServerConfigInput = {
       ...defined({
         host: flags.host,
@@ -37,8 +50,16 @@ program
         logLevel: flags.logLevel as ServerConfigInput['logLevel'],
         roomIdleMs: flags.roomIdleMs,
         heartbeatMs: flags.heartbeatMs,
+        playgroundDir: flags.playground ?? builtPlayground(),
+        allowedOrigins: flags.allowedOrigins,
       }),
-      limits: defined({ maxMessageBytes: flags.maxMessageBytes }),
+      limits: defined({
+        maxMessageBytes: flags.maxMessageBytes,
+        maxConnections: flags.maxConnections,
+        maxConnectionsPerIp: flags.maxConnectionsPerIp,
+        maxDocuments: flags.maxDocuments,
+      }),
+      auth: { ...defined({ secret: flags.authSecret, jwksFile: flags.authJwks, publicKeyFile: flags.authPublicKey }), disabled: noAuth },
     } as ServerConfigInput
     let config
     try {
@@ -59,8 +80,16 @@ program
       mkdirSync(dataDir, { recursive: true })
       storage = new SqliteStorage({ file: join(dataDir, 'tandem.db'), durability: config.durability })
     }
-    const server = new TandemServer({ config, storage, logger })
+    let server: TandemServer
+    try {
+      server = new TandemServer({ config, storage, logger })
+    } catch (error) {
+      // An unreadable key file, say: name it and stop, before anyone can connect.
+      process.stderr.write(`cannot start: ${error instanceof Error ? error.message : String(error)}\n`)
+      process.exit(2)
+    }
     await server.listen()
+    if (config.playgroundDir !== undefined) logger.info({ dir: config.playgroundDir }, 'playground served at /')
     logger.info(config.storage === 'memory' ? { storage: 'memory' } : { storage: 'sqlite', data: dataDir, durability: config.durability }, 'storage ready')
 
     let stopping = false
@@ -80,6 +109,34 @@ program
     }
     process.on('SIGTERM', () => void stop('SIGTERM'))
     process.on('SIGINT', () => void stop('SIGINT'))
+  })
+
+/**
+ * The playground the client package builds (`client/playground/dist`), found relative to this file
+ * (server/dist/cli.js or server/src/cli.ts) rather than imported: the server never depends on the client.
+ */
+const builtPlayground = (): string | undefined => {
+  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../client/playground/dist')
+  return existsSync(join(dir, 'index.html')) ? dir : undefined
+}
+
+program
+  .command('token')
+  .description('Print a signed development token (HS256) for documents, to pass as ?token=')
+  .addOption(new Option('--secret <secret>', 'the server\'s --auth-secret').env('TANDEM_AUTH_SECRET').makeOptionMandatory())
+  .requiredOption('--doc <pattern...>', 'document names or patterns (team/*, **); repeatable')
+  .addOption(new Option('--access <access>', 'read | write').choices(['read', 'write']).default('write'))
+  .option('--expires <duration>', 'lifetime: 30m, 1h, 7d', '1h')
+  .option('--sub <user>', 'the user the token names')
+  .action(async (flags: { secret: string; doc: string[]; access: 'read' | 'write'; expires: string; sub?: string }) => {
+    const token = await mintToken({
+      secret: flags.secret,
+      docs: flags.doc,
+      access: flags.access,
+      expiresIn: flags.expires,
+      ...(flags.sub === undefined ? {} : { subject: flags.sub }),
+    })
+    process.stdout.write(`${token}\n`)
   })
 
 /** Drops undefined values so zod defaults apply (exactOptionalPropertyTypes). */

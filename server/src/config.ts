@@ -25,6 +25,8 @@ export const configSchema = z.object({
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** Awareness states not renewed for this long are removed (clients renew every 15 s). */
   awarenessTimeoutMs: z.coerce.number().int().min(1_000).default(30_000),
+  /** A directory served as static files at `/` (the built playground); nothing is served when unset. */
+  playgroundDir: z.string().min(1).optional(),
   /** Deadline for a graceful shutdown before the process exits anyway. */
   shutdownTimeoutMs: z.coerce.number().int().min(0).default(10_000),
   limits: z
@@ -32,8 +34,61 @@ export const configSchema = z.object({
       maxMessageBytes: z.coerce.number().int().min(1024).default(DEFAULT_LIMITS.maxMessageBytes),
       maxAwarenessStateBytes: z.coerce.number().int().min(64).default(DEFAULT_LIMITS.maxAwarenessStateBytes),
       maxDocumentNameLength: z.coerce.number().int().min(1).max(4096).default(defaultDocumentNameRules.maxLength),
+      // Security and limits (docs/architecture.md, docs/errors.md). Sizes in bytes, rates per second.
+      /** A document whose stored size would pass this refuses further growth (DOCUMENT_TOO_LARGE). */
+      maxDocumentBytes: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+      /** Updates waiting for missing predecessors, per document (Yjs keeps them forever otherwise). */
+      maxPendingBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
+      /** Token bucket per connection: sustained rate and burst, in messages and in bytes. */
+      messagesPerSecond: z.coerce.number().positive().default(500),
+      messageBurst: z.coerce.number().int().min(1).default(2_000),
+      bytesPerSecond: z.coerce.number().positive().default(8 * 1024 * 1024),
+      /** At least maxMessageBytes, or the largest frame could never pass. */
+      bytesBurst: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+      maxConnections: z.coerce.number().int().min(1).default(10_000),
+      maxConnectionsPerIp: z.coerce.number().int().min(1).default(256),
+      /** Documents loaded at once on this server. */
+      maxDocuments: z.coerce.number().int().min(1).default(10_000),
+      /** Documents one multiplexed connection may open. */
+      maxDocumentsPerConnection: z.coerce.number().int().min(1).default(256),
+      /** Multiplexed dialect: what a connection may send before its auth message succeeds. */
+      maxPreAuthMessages: z.coerce.number().int().min(1).default(64),
+      maxPreAuthBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
+      preAuthTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+      /** Backpressure: above this many unsent bytes a connection gets no broadcasts until it drains. */
+      sendBufferHighWaterBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+      /** A connection that stays above the high water mark this long is closed (SLOW_CONSUMER). */
+      slowConsumerTimeoutMs: z.coerce.number().int().min(100).default(30_000),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((limits) => limits.bytesBurst >= limits.maxMessageBytes, {
+      message: 'bytesBurst must be at least maxMessageBytes',
+      path: ['bytesBurst'],
+    }),
+  /** Origins allowed to open WebSockets (exact `scheme://host[:port]`); empty allows any origin. */
+  allowedOrigins: z
+    .preprocess((value) => (typeof value === 'string' ? value.split(',').map((o) => o.trim()).filter(Boolean) : value), z.array(z.string().min(1)))
+    .default([]),
+  /**
+   * Token verification (server/src/auth). Give one of secret, jwksFile, publicKeyFile; with none,
+   * authentication is off and the server says so at start. `disabled` makes that explicit.
+   */
+  auth: z
+    .object({
+      secret: z.string().min(16, 'auth secret must be at least 16 characters').optional(),
+      jwksFile: z.string().min(1).optional(),
+      publicKeyFile: z.string().min(1).optional(),
+      /** Allowed clock skew when checking exp/nbf. */
+      clockToleranceSeconds: z.coerce.number().int().min(0).max(300).default(5),
+      disabled: z.boolean().default(false),
+    })
+    .prefault({})
+    .refine((auth) => [auth.secret, auth.jwksFile, auth.publicKeyFile].filter((k) => k !== undefined).length <= 1, {
+      message: 'give at most one of auth secret, JWKS file, public key file',
+    })
+    .refine((auth) => !auth.disabled || (auth.secret === undefined && auth.jwksFile === undefined && auth.publicKeyFile === undefined), {
+      message: '--no-auth contradicts the auth key given',
+    }),
 })
 
 export type ServerConfig = z.infer<typeof configSchema>

@@ -1,8 +1,24 @@
-import type { WebSocket } from 'ws'
+import type { RawData, WebSocket } from 'ws'
 import { TandemError } from '@tandem/protocol'
+import { RateLimiter, type RateLimits } from './limits/rate-limiter.js'
 import type { Logger } from './logger.js'
+import type { Metrics } from './metrics.js'
 
 let nextConnectionId = 1
+
+/** What the server imposes on every connection (config `limits`); everything is optional for tests. */
+export interface ConnectionPolicy {
+  /** Inbound token buckets; a connection over its rate is closed with RATE_LIMITED (1013). */
+  readonly rates?: RateLimits
+  /** Above this many unsent bytes the connection reports `congested` (backpressure). */
+  readonly sendBufferHighWaterBytes?: number
+  /** Congested for longer than this: closed with SLOW_CONSUMER (1013). */
+  readonly slowConsumerTimeoutMs?: number
+  readonly metrics?: Metrics
+}
+
+/** How often a congested connection's send buffer is looked at (ws has no public 'drain' event). */
+const DRAIN_POLL_MS = 20
 
 /**
  * One WebSocket, whatever its dialect: sends frames, closes with a catalogued error (logged once),
@@ -15,13 +31,30 @@ export class Connection {
   alive = true
   lastSentAt = Date.now()
   private closing = false
+  private readonly rates: RateLimiter | null
+  private readonly highWater: number
+  private drainCallbacks: Array<() => void> = []
+  private drainTimer: NodeJS.Timeout | null = null
+  private congestedSince = 0
 
   constructor(
     readonly socket: WebSocket,
     readonly ip: string,
     logger: Logger,
+    private readonly policy: ConnectionPolicy = {},
   ) {
     this.logger = logger.child({ conn: this.id })
+    this.rates = policy.rates === undefined ? null : new RateLimiter(policy.rates)
+    this.highWater = policy.sendBufferHighWaterBytes ?? Number.POSITIVE_INFINITY
+    // Registered before any dialect session's listener, so a message over the rate closes the
+    // connection before the session looks at it (sessions check `open`).
+    if (this.rates !== null) {
+      const rates = this.rates
+      socket.on('message', (data: RawData) => {
+        if (!this.closing && !rates.admit(byteLength(data))) this.fail(new TandemError('RATE_LIMITED'))
+      })
+    }
+    socket.on('close', () => this.stopDrainWatch())
     socket.on('pong', () => {
       this.alive = true
     })
@@ -29,6 +62,7 @@ export class Connection {
     // here; `ws` closes the socket with the matching code itself. Without a listener they would
     // crash the process.
     socket.on('error', (error: Error & { code?: string }) => {
+      this.policy.metrics?.rejected(error.code ?? 'SOCKET_ERROR')
       this.logger.info({ code: error.code, reason: error.message }, 'connection error')
     })
   }
@@ -41,6 +75,46 @@ export class Connection {
     return this.socket.bufferedAmount
   }
 
+  /** The send buffer is above its high water mark: broadcasts should wait (see Room.skipCongested). */
+  get congested(): boolean {
+    return this.socket.bufferedAmount > this.highWater
+  }
+
+  /**
+   * Calls `callback` once, when the send buffer has fallen to half the high water mark. A
+   * connection that stays congested past `slowConsumerTimeoutMs` is closed (SLOW_CONSUMER) instead.
+   */
+  onDrained(callback: () => void): void {
+    this.drainCallbacks.push(callback)
+    if (this.drainTimer !== null) return
+    this.congestedSince = Date.now()
+    this.drainTimer = setInterval(this.checkDrain, DRAIN_POLL_MS)
+    this.drainTimer.unref()
+  }
+
+  private readonly checkDrain = (): void => {
+    if (!this.open) {
+      this.stopDrainWatch()
+      return
+    }
+    if (this.socket.bufferedAmount <= this.highWater / 2) {
+      const callbacks = this.drainCallbacks
+      this.stopDrainWatch()
+      for (const callback of callbacks) callback()
+      return
+    }
+    if (Date.now() - this.congestedSince > (this.policy.slowConsumerTimeoutMs ?? Number.POSITIVE_INFINITY)) {
+      this.stopDrainWatch()
+      this.fail(new TandemError('SLOW_CONSUMER', `${this.socket.bufferedAmount} bytes unread`))
+    }
+  }
+
+  private stopDrainWatch(): void {
+    if (this.drainTimer !== null) clearInterval(this.drainTimer)
+    this.drainTimer = null
+    this.drainCallbacks = []
+  }
+
   send(frame: Uint8Array): void {
     if (!this.open) return
     this.lastSentAt = Date.now()
@@ -51,6 +125,7 @@ export class Connection {
   fail(error: TandemError): void {
     if (this.closing) return
     this.closing = true
+    this.policy.metrics?.rejected(error.code)
     this.logger.info({ code: error.code, closeCode: error.closeCode, reason: error.message }, 'closing connection')
     this.socket.close(error.closeCode, truncateReason(error.code))
   }
@@ -86,3 +161,8 @@ export const asTandemError = (error: unknown, logger: Logger): TandemError => {
 
 // A close reason is at most 123 bytes.
 const truncateReason = (reason: string): string => (reason.length > 120 ? reason.slice(0, 120) : reason)
+
+const byteLength = (data: RawData): number => {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0)
+  return data.byteLength
+}

@@ -5,7 +5,17 @@ interface ClientState {
   clock: number
   /** JSON text as received; 'null' once removed (the clock is kept so stale states cannot return). */
   state: string
+  /**
+   * The member whose client this is. Kept when the state is removed by the client itself or by
+   * expiry (it may come back on the same connection); null once that member has left.
+   */
   owner: RoomMember | null
+  /**
+   * Added to the owner's clocks. Nonzero once a returning client was relayed with a clock above its
+   * own (see `returning` in `apply`): its later clocks must be shifted the same way, or each of its
+   * next changes would look stale to us and be dropped until its own clock caught up.
+   */
+  clockOffset: number
   renewedAt: number
   /** When the state was removed (0 while live). */
   removedAt: number
@@ -32,21 +42,28 @@ export class RoomAwareness {
     let changed = false
     for (const entry of entries) {
       const current = this.clients.get(entry.clientId)
-      if (current !== undefined && current.owner !== null && current.owner !== member) continue
-      let clock = entry.clock
+      const owned = current !== undefined && current.owner === member
+      if (current !== undefined && current.state !== REMOVED && !owned) continue
+      let clock = entry.clock + (current !== undefined && owned ? current.clockOffset : 0)
       const newer = current === undefined || current.clock < clock
       const removal = current !== undefined && current.clock === clock && entry.state === REMOVED && current.state !== REMOVED
       // A client that reconnects re-sends its state with the clock it had, which our removal on its
       // disconnect has overtaken. A member that joined after the removal cannot be echoing the old
-      // state, so it is that client back: relay it with a clock every peer accepts.
+      // state, nor can the owner (a member only echoes other clients), so it is that client back:
+      // relay it with a clock every peer accepts.
       const returning =
-        current !== undefined && !newer && current.state === REMOVED && entry.state !== REMOVED && joinedAt >= current.removedAt
+        current !== undefined &&
+        !newer &&
+        current.state === REMOVED &&
+        entry.state !== REMOVED &&
+        (owned || joinedAt >= current.removedAt)
       if (returning) clock = current.clock + 1
       else if (!newer && !removal) continue
       this.clients.set(entry.clientId, {
         clock,
         state: entry.state,
-        owner: entry.state === REMOVED ? null : member,
+        owner: member,
+        clockOffset: clock - entry.clock,
         renewedAt: now,
         removedAt: entry.state === REMOVED ? now : 0,
       })
@@ -61,6 +78,8 @@ export class RoomAwareness {
     let changed = false
     for (const [clientId, client] of this.clients) {
       if (client.owner !== member) continue
+      client.owner = null
+      if (client.state === REMOVED) continue
       this.remove(clientId, client, now)
       changed = true
     }
@@ -113,7 +132,6 @@ export class RoomAwareness {
   private remove(clientId: number, client: ClientState, now: number): void {
     client.clock += 1
     client.state = REMOVED
-    client.owner = null
     client.removedAt = now
     this.changed.add(clientId)
   }

@@ -23,4 +23,11 @@ export interface RoomMember {
   reject(error: TandemError): void
   /** `count` updates from this member are now durably stored (the multiplexed dialect acks them). */
   acknowledge(count: number): void
+  /**
+   * Backpressure (optional): true while the socket's send buffer is above its high water mark.
+   * The room then skips this member's broadcasts and calls back through `onDrained` once, when
+   * the buffer has drained, to send what it missed. Implement both or neither.
+   */
+  readonly congested?: boolean
+  onDrained?(callback: () => void): void
 }

@@ -1,7 +1,8 @@
 import { foldUpdates, type StorageAdapter } from '@tandem/storage'
 import type { Logger } from './logger.js'
 import { PersistenceQueue } from './persistence-queue.js'
-import { Room, type RoomHost } from './room.js'
+import { TandemError } from '@tandem/protocol'
+import { Room, type RoomHost, type RoomLimits } from './room.js'
 import type { RoomMember } from './room-member.js'
 
 export interface RoomRegistryOptions {
@@ -10,6 +11,10 @@ export interface RoomRegistryOptions {
   readonly roomIdleMs: number
   readonly compactAfterUpdates: number
   readonly awarenessTimeoutMs: number
+  /** Per-document limits; defaults: 64 MiB documents, 1 MiB pending. */
+  readonly roomLimits?: RoomLimits
+  /** Documents loaded at once; a join beyond it is refused with TOO_MANY_DOCUMENTS. */
+  readonly maxDocuments?: number
 }
 
 /**
@@ -25,8 +30,10 @@ export class RoomRegistry implements RoomHost {
   private flushQueued = false
   private readonly persistence: PersistenceQueue
   private readonly awarenessSweep: NodeJS.Timeout
+  readonly roomLimits: RoomLimits
 
   constructor(private readonly options: RoomRegistryOptions) {
+    this.roomLimits = options.roomLimits ?? { maxDocumentBytes: 64 * 1024 * 1024, maxPendingBytes: 1024 * 1024 }
     this.persistence = new PersistenceQueue(options.storage, options.logger)
     // One sweep for every room rather than a timer per room.
     this.awarenessSweep = setInterval(() => {
@@ -73,6 +80,10 @@ export class RoomRegistry implements RoomHost {
     if (loaded !== undefined) return loaded
     let loading = this.loading.get(name)
     if (loading === undefined) {
+      // Idle rooms still loaded count too: they unload within roomIdleMs.
+      if (this.rooms.size + this.loading.size >= (this.options.maxDocuments ?? Number.POSITIVE_INFINITY)) {
+        throw new TandemError('TOO_MANY_DOCUMENTS', `${this.rooms.size} documents loaded`)
+      }
       loading = this.load(name)
       this.loading.set(name, loading)
     }
@@ -106,6 +117,15 @@ export class RoomRegistry implements RoomHost {
 
   now(): number {
     return Date.now()
+  }
+
+  discard(room: Room): void {
+    if (this.rooms.get(room.name) !== room) return
+    this.options.logger.error({ doc: room.name }, 'document discarded after an update failed halfway; it reloads from storage')
+    this.cancelUnload(room)
+    this.dirty.delete(room)
+    this.rooms.delete(room.name)
+    room.destroy()
   }
 
   /** Flushes every room and waits until everything is stored (used at shutdown and by tests). */

@@ -3,7 +3,31 @@ import { ywebsocket, TandemError, type AwarenessEntry } from '@tandem/protocol'
 import type { StoredDocument } from '@tandem/storage'
 import type { Outbound, RoomMember } from './room-member.js'
 import { RoomAwareness } from './room-awareness.js'
+import { ClientOwnership } from './client-ownership.js'
 import { validateUpdate } from './validate-update.js'
+
+/** Per-document limits (config `limits`). */
+export interface RoomLimits {
+  /** Soft cap: once the document holds this much, further writes are refused. */
+  readonly maxDocumentBytes: number
+  /** Updates waiting for missing predecessors (Yjs `pendingStructs`/`pendingDs`). */
+  readonly maxPendingBytes: number
+}
+
+/**
+ * Awareness clocks above this are refused: y-protocols only takes a state with a higher clock, so
+ * a clock at 2^53-1 would pin a state forever (and our +1 on removal would lose precision).
+ * Honest clients count up from 0, one per change.
+ */
+export const MAX_AWARENESS_CLOCK = 2 ** 52
+
+/** A member skipped by broadcasts while its send buffer was full, and what it has missed. */
+interface Behind {
+  /** The document's state vector when it was skipped: it has everything below it except `missed`. */
+  readonly stateVector: Uint8Array
+  /** Updates of the tick it was first skipped in (already inside `stateVector`). */
+  readonly missed: Uint8Array[]
+}
 
 /** What a room needs from the server around it. */
 export interface RoomHost {
@@ -15,6 +39,12 @@ export interface RoomHost {
   afterCommit(callback: () => void): void
   /** The last member left. */
   vacated(room: Room): void
+  /**
+   * The live document no longer matches what is stored (Yjs threw halfway through an update that
+   * passed validation): drop the room without storing anything more; the next joiner reloads it.
+   */
+  discard(room: Room): void
+  readonly roomLimits: RoomLimits
   now(): number
 }
 
@@ -35,10 +65,18 @@ export class Room {
   readonly doc: Y.Doc
   readonly awareness = new RoomAwareness()
   private readonly members = new Map<RoomMember, number>()
+  /** Which member introduced which Yjs client IDs (forgery guard). */
+  private readonly ownership = new ClientOwnership()
+  /** Members skipped by broadcasts because their send buffer is full (backpressure). */
+  private readonly behind = new Map<RoomMember, Behind>()
+  /** About what the encoded document weighs: stored bytes plus every update since (never shrinks while loaded). */
+  private approximateBytes = 0
+  /** Set while a transaction that threw unwinds, so its update event is neither stored nor sent. */
+  private failedOrigin: RoomMember | null = null
   /** Updates received this tick, grouped by sender, in arrival order. */
   private inbound = new Map<RoomMember, Uint8Array[]>()
   /** Broadcasts produced by this tick's flush, sent by `deliver()` once the commit has started. */
-  private outbox: Array<{ message: Outbound; except: unknown }> = []
+  private outbox: Array<{ message: Outbound; except: unknown; update: Uint8Array }> = []
   /** The full state, encoded on demand to answer sync step 1 and kept until the next change. */
   private encodedState: Uint8Array | null = null
   /** Updates in the log since the last snapshot (drives compaction). */
@@ -56,6 +94,7 @@ export class Room {
       for (const update of stored.updates) Y.applyUpdate(this.doc, update)
     }, STORAGE_ORIGIN)
     this.logLength = stored.updates.length
+    this.approximateBytes = (stored.snapshot?.byteLength ?? 0) + stored.updates.reduce((sum, update) => sum + update.byteLength, 0)
     this.doc.on('update', this.onDocumentUpdate)
   }
 
@@ -77,7 +116,11 @@ export class Room {
 
   leave(member: RoomMember): void {
     if (!this.members.delete(member)) return
-    this.inbound.delete(member)
+    // Its updates queued this tick stay queued: they were accepted, and a leave (the multiplexed
+    // Close for a document, sent by a provider's destroy()) often arrives in the same socket read
+    // as the last edit. Dropping them here lost that edit.
+    this.ownership.release(member)
+    this.behind.delete(member)
     if (this.awareness.removeMember(member, this.host.now())) this.requestFlush()
     if (this.members.size === 0) this.host.vacated(this)
   }
@@ -99,7 +142,14 @@ export class Room {
    */
   receiveUpdate(member: RoomMember, update: Uint8Array): boolean {
     if (member.readOnly) return false
-    validateUpdate(update)
+    // Everything that can refuse the update runs before it is queued: a refusal (a TandemError,
+    // thrown to the session) leaves the document, the broadcast and the store untouched.
+    const { ranges } = validateUpdate(update)
+    const { maxDocumentBytes } = this.host.roomLimits
+    if (this.approximateBytes >= maxDocumentBytes || update.byteLength > maxDocumentBytes) {
+      throw new TandemError('DOCUMENT_TOO_LARGE', `about ${this.approximateBytes} bytes stored`)
+    }
+    this.claimClients(member, ranges)
     let queue = this.inbound.get(member)
     if (queue === undefined) this.inbound.set(member, (queue = []))
     queue.push(update)
@@ -110,7 +160,14 @@ export class Room {
   receiveAwareness(member: RoomMember, entries: readonly AwarenessEntry[]): void {
     const joinedAt = this.members.get(member)
     if (joinedAt === undefined) return
-    if (this.awareness.apply(member, joinedAt, entries, this.host.now())) this.requestFlush()
+    // Dropped silently (y-websocket clients echo every state they hear): clocks that would pin a
+    // state, and IDs another live member has announced as its own.
+    const own = entries.filter(
+      (entry) => entry.clock <= MAX_AWARENESS_CLOCK && !this.ownership.ownedByOther(entry.clientId, member, 'announced'),
+    )
+    if (own.length === 0) return
+    if (this.awareness.apply(member, joinedAt, own, this.host.now())) this.requestFlush()
+    for (const entry of own) if (entry.state !== 'null') this.ownership.claim(entry.clientId, member, 'announced')
   }
 
   queryAwareness(member: RoomMember): void {
@@ -139,7 +196,7 @@ export class Room {
   deliver(): void {
     const outbox = this.outbox
     this.outbox = []
-    for (const { message, except } of outbox) this.broadcast(message, except)
+    for (let i = 0; i < outbox.length; i++) this.broadcast(outbox[i]!.message, outbox[i]!.except, outbox, i)
     const changes = this.awareness.takeChanges()
     if (changes !== null) this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: changes }) }, null)
   }
@@ -157,35 +214,113 @@ export class Room {
     if (this.inbound.size === 0) return
     const inbound = this.inbound
     this.inbound = new Map()
+    const store = this.doc.store
     for (const [member, updates] of inbound) {
-      if (!this.members.has(member)) continue
+      // A member that left this tick is still the origin (so nothing is echoed), but gets no ack.
+      const present = this.members.has(member)
+      const pendingBefore = savePending(store)
       try {
         this.doc.transact(() => {
-          for (const update of updates) Y.applyUpdate(this.doc, update)
+          try {
+            for (const update of updates) Y.applyUpdate(this.doc, update)
+          } catch (error) {
+            // Yjs emits the transaction's update even when it throws: mark it so it goes nowhere.
+            this.failedOrigin = member
+            throw error
+          }
         }, member)
       } catch (error) {
-        member.reject(new TandemError('INVALID_UPDATE', error instanceof Error ? error.message : String(error)))
+        this.failedOrigin = null
+        this.abandon(member, error)
+        return
+      }
+      // Updates with clock gaps wait inside Yjs until their predecessors arrive, forever if they
+      // never do, and ride along in every full-state encoding. Cap them per document.
+      if (pendingBytes(store) > this.host.roomLimits.maxPendingBytes) {
+        restorePending(store, pendingBefore)
+        member.reject(new TandemError('PENDING_LIMIT', `more than ${this.host.roomLimits.maxPendingBytes} bytes waiting`))
         continue
       }
       // Acknowledge once everything up to and including these updates is committed; updates that
       // changed nothing are acknowledged too (what they carry is already stored or committing).
       const count = updates.length
-      this.host.afterCommit(() => member.acknowledge(count))
+      if (present) this.host.afterCommit(() => member.acknowledge(count))
     }
   }
 
   private readonly onDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === STORAGE_ORIGIN) return
+    if (origin !== null && origin === this.failedOrigin) return
     this.encodedState = null
     this.logLength++
+    this.approximateBytes += update.byteLength
     this.host.persist(this, update)
-    this.outbox.push({ message: { inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except: origin })
+    this.outbox.push({ message: { inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except: origin, update })
   }
 
-  private broadcast(message: Outbound, except: unknown): void {
+  private broadcast(message: Outbound, except: unknown, outbox: ReadonlyArray<{ except: unknown; update: Uint8Array }> = [], index = 0): void {
     for (const member of this.members.keys()) {
-      if (member !== except) member.send(message)
+      if (member !== except && !this.skipCongested(member, outbox, index)) member.send(message)
     }
+  }
+
+  /**
+   * Backpressure: a member whose send buffer is full gets no broadcasts (so a reader that stops
+   * reading costs us nothing more) until it drains; then `resync` sends what it missed as one update.
+   * `outbox[index..]` are the updates of this tick not yet sent to it.
+   */
+  private skipCongested(member: RoomMember, outbox: ReadonlyArray<{ except: unknown; update: Uint8Array }>, index: number): boolean {
+    if (this.behind.has(member)) return true
+    if (member.congested !== true || member.onDrained === undefined) return false
+    const missed: Uint8Array[] = []
+    for (let i = index; i < outbox.length; i++) if (outbox[i]!.except !== member) missed.push(outbox[i]!.update)
+    // deliver() runs right after this tick's flush, so the state vector already covers `missed`.
+    this.behind.set(member, { stateVector: Y.encodeStateVector(this.doc), missed })
+    member.onDrained(() => this.resync(member))
+    return true
+  }
+
+  /** A congested member drained: send exactly what it missed, then who is here now. */
+  private resync(member: RoomMember): void {
+    const behind = this.behind.get(member)
+    if (behind === undefined || !this.members.has(member)) return
+    this.behind.delete(member)
+    const update = Y.mergeUpdates([...behind.missed, Y.encodeStateAsUpdate(this.doc, behind.stateVector)])
+    member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) })
+    const present = this.awareness.snapshot()
+    if (present !== null) member.send({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: present }) })
+  }
+
+  /**
+   * Refuses new clock ranges for a client ID another live member owns (see ClientOwnership), then
+   * records the IDs this update introduces. `ranges` are triples from validateUpdate.
+   */
+  private claimClients(member: RoomMember, ranges: readonly number[]): void {
+    const store = this.doc.store
+    for (let i = 0; i < ranges.length; i += 3) {
+      const client = ranges[i]!
+      if (ranges[i + 2]! <= Y.getState(store, client)) continue
+      if (this.ownership.ownedByOther(client, member, 'written')) {
+        throw new TandemError('CLIENT_ID_IN_USE', `client ${client}`)
+      }
+    }
+    for (let i = 0; i < ranges.length; i += 3) {
+      if (ranges[i + 2]! > Y.getState(store, ranges[i]!)) this.ownership.claim(ranges[i]!, member, 'written')
+    }
+  }
+
+  /**
+   * Yjs threw halfway through updates that passed validation: what it applied is in the live
+   * document but was neither stored nor sent. Close the sender and everyone else (they reconnect
+   * and resync against the stored state) and let the registry drop this room.
+   */
+  private abandon(sender: RoomMember, error: unknown): void {
+    sender.reject(new TandemError('INVALID_UPDATE', error instanceof Error ? error.message : String(error)))
+    for (const member of this.members.keys()) {
+      if (member !== sender) member.reject(new TandemError('INTERNAL_ERROR', 'document reloaded after a failed update'))
+    }
+    this.inbound.clear()
+    this.host.discard(this)
   }
 
   private requestFlush(): void {
@@ -197,3 +332,19 @@ export class Room {
 
 const isEmptyStateVector = (stateVector: Uint8Array): boolean =>
   stateVector.length === 1 && stateVector[0] === EMPTY_STATE_VECTOR[0]
+
+type PendingState = { structs: { missing: Map<number, number>; update: Uint8Array } | null; ds: Uint8Array | null }
+
+/** Yjs mutates `pendingStructs` in place, so keep a copy of its map. */
+const savePending = (store: Y.Doc['store']): PendingState => ({
+  structs: store.pendingStructs === null ? null : { missing: new Map(store.pendingStructs.missing), update: store.pendingStructs.update },
+  ds: store.pendingDs,
+})
+
+const restorePending = (store: Y.Doc['store'], saved: PendingState): void => {
+  store.pendingStructs = saved.structs
+  store.pendingDs = saved.ds
+}
+
+const pendingBytes = (store: Y.Doc['store']): number =>
+  (store.pendingStructs?.update.byteLength ?? 0) + (store.pendingDs?.byteLength ?? 0)

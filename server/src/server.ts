@@ -12,17 +12,28 @@ import type { Logger } from './logger.js'
 import { RoomRegistry } from './room-registry.js'
 import { refuseUpgrade, routeUpgrade } from './upgrade.js'
 import { YWebsocketSession } from './y-websocket-session.js'
+import type { Keepalive } from './keepalive.js'
+import { MultiplexedSession } from './multiplexed-session.js'
+import { StatelessDirectory, type OnStateless } from './stateless.js'
+import { createJwtAuthenticate, loadVerificationKeys, selectProtocol, tokenFromRequest } from './auth/index.js'
+import { checkOrigin, ConnectionLimiter } from './limits/index.js'
+import { Metrics } from './metrics.js'
 
 export interface TandemServerOptions {
   readonly config: ServerConfig
   /** The store; the caller opens it and closes it after `close()`. */
   readonly storage: StorageAdapter
   readonly logger: Logger
-  /** Who may open which document; authentication is off (everyone writes) when omitted. */
+  /**
+   * Who may open which document. When omitted: JWTs checked with the keys of `config.auth`, or,
+   * with none configured, authentication off (everyone writes; a warning at start).
+   */
   readonly authenticate?: Authenticate
+  /** Called for every stateless message of the multiplexed dialect; they are dropped without it. */
+  readonly onStateless?: OnStateless
 }
 
-/** How often idle y-websocket connections get a keepalive, well inside their 30 s watchdog. */
+/** How often idle connections (both dialects) get a keepalive, well inside their clients' 30 s watchdog. */
 const KEEPALIVE_SWEEP_MS = 5_000
 const KEEPALIVE_IDLE_MS = 10_000
 
@@ -35,17 +46,21 @@ export class TandemServer {
   readonly registry: RoomRegistry
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
-  private readonly sessions = new Set<YWebsocketSession>()
+  private readonly sessions = new Set<Keepalive>()
+  private readonly stateless = new StatelessDirectory()
   private readonly nameRules: DocumentNameRules
   private readonly timers: NodeJS.Timeout[] = []
   private readonly authenticate: Authenticate
+  readonly metrics: Metrics
+  private readonly connectionLimiter: ConnectionLimiter
   private stopping = false
   private closed: Promise<void> | null = null
 
   constructor(private readonly options: TandemServerOptions) {
     const { config, logger } = options
-    this.authenticate = options.authenticate ?? allowEveryone
-    if (options.authenticate === undefined) logger.warn('authentication is off: every client may read and write every document')
+    this.authenticate = options.authenticate ?? this.configuredAuthenticate()
+    this.metrics = new Metrics({ connections: () => this.connections.size, documents: () => this.registry.size })
+    this.connectionLimiter = new ConnectionLimiter(config.limits)
     this.nameRules = { maxLength: config.limits.maxDocumentNameLength, pattern: DEFAULT_DOCUMENT_NAME_PATTERN }
     this.registry = new RoomRegistry({
       storage: options.storage,
@@ -53,11 +68,13 @@ export class TandemServer {
       roomIdleMs: config.roomIdleMs,
       compactAfterUpdates: config.compactAfterUpdates,
       awarenessTimeoutMs: config.awarenessTimeoutMs,
+      roomLimits: config.limits,
+      maxDocuments: config.limits.maxDocuments,
     })
     const app = createHttpApp({
       ready: () => !this.stopping && this.registry.healthy,
       stats: () => ({ connections: this.connections.size, documents: this.registry.size }),
-    })
+    }, { metrics: this.metrics.registry, ...(config.playgroundDir === undefined ? {} : { staticDir: config.playgroundDir }) })
     this.http = createServer(app)
     this.wss = new WebSocketServer({
       noServer: true,
@@ -65,6 +82,8 @@ export class TandemServer {
       // Compression costs CPU on every frame for small CRDT deltas; clients do not need it.
       perMessageDeflate: false,
       clientTracking: false,
+      // Answer with one of the offered subprotocols (RFC 6455); a token may travel as one.
+      handleProtocols: (protocols) => selectProtocol(protocols),
     })
     this.http.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head))
     this.timers.push(
@@ -77,6 +96,14 @@ export class TandemServer {
       }, KEEPALIVE_SWEEP_MS),
     )
     for (const timer of this.timers) timer.unref()
+  }
+
+  /**
+   * Sends a stateless message to every multiplexed connection that has `document` open, or only to
+   * connection `connectionId`. Returns how many connections it was sent to.
+   */
+  sendStateless(document: string, payload: string, options: { readonly connectionId?: number } = {}): number {
+    return this.stateless.send(document, payload, options)
   }
 
   get connectionCount(): number {
@@ -127,42 +154,107 @@ export class TandemServer {
     })
   }
 
+  /** Authentication from `config.auth`, or off (said once, at start). */
+  private configuredAuthenticate(): Authenticate {
+    const { auth } = this.options.config
+    const keys = loadVerificationKeys(auth)
+    if (keys !== null) {
+      this.options.logger.info({ auth: keys.kind }, 'authentication on: JWT')
+      return createJwtAuthenticate({ keys, clockToleranceSeconds: auth.clockToleranceSeconds })
+    }
+    if (auth.disabled) this.options.logger.info('authentication off (--no-auth): every client may read and write every document')
+    else this.options.logger.warn('authentication is off (no --auth-secret, --auth-jwks or --auth-public-key): every client may read and write every document')
+    return allowEveryone
+  }
+
+  /** Refuses before the upgrade: one log line, one counter, a plain HTTP answer. */
+  private refuse(request: IncomingMessage, socket: Duplex, refusal: TandemError, document?: string): void {
+    this.metrics.rejected(refusal.code)
+    this.options.logger.info(
+      { code: refusal.code, status: refusal.httpStatus, reason: refusal.message, doc: document, ip: request.socket.remoteAddress },
+      'upgrade refused',
+    )
+    refuseUpgrade(socket, refusal)
+  }
+
   private async accept(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const logger = this.options.logger
     if (this.stopping) {
       refuseUpgrade(socket, new TandemError('SERVER_SHUTDOWN'))
       return
     }
+    // Cheapest checks first; nothing is allocated for a request refused here.
+    const badOrigin = checkOrigin(this.options.config.allowedOrigins, request)
+    if (badOrigin !== null) {
+      this.refuse(request, socket, badOrigin)
+      return
+    }
+    const ip = request.socket.remoteAddress ?? ''
+    const overLimit = this.connectionLimiter.acquire(ip)
+    if (overLimit !== null) {
+      this.refuse(request, socket, overLimit)
+      return
+    }
+    // From here on the slot is ours: released when the socket closes, whatever happens.
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      this.connectionLimiter.release(ip)
+    }
+    socket.once('close', release)
     let target
     try {
       target = routeUpgrade(request, this.options.config.multiplexPath, this.nameRules)
     } catch (error) {
-      const refusal = error instanceof TandemError ? error : new TandemError('BAD_DOCUMENT_NAME')
-      logger.info({ code: refusal.code, status: refusal.httpStatus, reason: refusal.message, ip: request.socket.remoteAddress }, 'upgrade refused')
-      refuseUpgrade(socket, refusal)
+      this.refuse(request, socket, error instanceof TandemError ? error : new TandemError('BAD_DOCUMENT_NAME'))
       return
     }
     if (target.dialect === 'multiplexed') {
-      logger.info({ ip: request.socket.remoteAddress }, 'upgrade refused: multiplexed dialect not enabled')
-      refuseUpgrade(socket, new TandemError('BAD_DOCUMENT_NAME', 'no document name in the path'))
+      // Authentication is per document, with the token of each document's Auth message.
+      this.open(request, socket, head, undefined, (connection) =>
+        new MultiplexedSession(connection, {
+          request,
+          upgradeToken: tokenFromRequest(request),
+          registry: this.registry,
+          authenticate: this.authenticate,
+          limits: this.options.config.limits,
+          nameRules: this.nameRules,
+          stateless: this.stateless,
+          onStateless: this.options.onStateless,
+        }),
+      )
       return
     }
     const document = target.document
     let access: Access
     try {
-      const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token')
-      access = (await this.authenticate({ documentName: document, token, request })).access
+      access = (await this.authenticate({ documentName: document, token: tokenFromRequest(request), request })).access
     } catch (error) {
-      const refusal = error instanceof TandemError ? error : new TandemError('UNAUTHORIZED')
-      logger.info({ code: refusal.code, status: refusal.httpStatus, doc: document, ip: request.socket.remoteAddress }, 'upgrade refused')
-      refuseUpgrade(socket, refusal)
+      this.refuse(request, socket, error instanceof TandemError ? error : new TandemError('UNAUTHORIZED'), document)
       return
     }
+    this.open(
+      request,
+      socket,
+      head,
+      document,
+      (connection) => new YWebsocketSession(connection, document, this.registry, this.options.config.limits, { readOnly: access === 'read' }),
+    )
+  }
+
+  /** Upgrades and puts a dialect session on the new connection. `document` is for logs (y-websocket). */
+  private open(request: IncomingMessage, socket: Duplex, head: Buffer, document: string | undefined, createSession: (connection: Connection) => Keepalive): void {
     if (socket.destroyed) return
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(ws, request.socket.remoteAddress ?? '', logger)
+      const { limits } = this.options.config
+      const connection = new Connection(ws, request.socket.remoteAddress ?? '', this.options.logger, {
+        rates: limits,
+        sendBufferHighWaterBytes: limits.sendBufferHighWaterBytes,
+        slowConsumerTimeoutMs: limits.slowConsumerTimeoutMs,
+        metrics: this.metrics,
+      })
       this.connections.add(connection)
-      const session = new YWebsocketSession(connection, document, this.registry, this.options.config.limits, { readOnly: access === 'read' })
+      const session = createSession(connection)
       this.sessions.add(session)
       ws.on('close', (code) => {
         this.connections.delete(connection)

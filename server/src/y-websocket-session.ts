@@ -44,8 +44,9 @@ export class YWebsocketSession implements RoomMember {
         for (const data of waiting) this.handle(data)
       })
       .catch((error: unknown) => {
-        connection.logger.error({ err: error, doc: documentName }, 'document failed to load')
-        connection.fail(new TandemError('INTERNAL_ERROR'))
+        // A refusal (too many documents loaded) is logged by fail(); anything else is a failure.
+        if (!(error instanceof TandemError)) connection.logger.error({ err: error, doc: documentName }, 'document failed to load')
+        connection.fail(error instanceof TandemError ? error : new TandemError('INTERNAL_ERROR'))
       })
   }
 
@@ -65,6 +66,14 @@ export class YWebsocketSession implements RoomMember {
     // y-websocket has no acknowledgement message.
   }
 
+  get congested(): boolean {
+    return this.connection.congested
+  }
+
+  onDrained(callback: () => void): void {
+    this.connection.onDrained(callback)
+  }
+
   /** Keeps y-websocket's 30 s watchdog from firing on a quiet document (ping frames don't count). */
   keepalive(idleSince: number): void {
     if (this.room !== null && this.connection.lastSentAt < idleSince) this.connection.send(KEEPALIVE)
@@ -75,6 +84,8 @@ export class YWebsocketSession implements RoomMember {
       this.connection.fail(new TandemError('UNSUPPORTED_DATA'))
       return
     }
+    // Closed already (over its rate, refused): nothing more it sends is looked at.
+    if (!this.connection.open) return
     if (this.waiting !== null) this.waiting.push(data)
     else this.handle(data)
   }
@@ -89,7 +100,13 @@ export class YWebsocketSession implements RoomMember {
           room.syncStep1(this, message.stateVector)
           return
         case 'sync-step2':
+          // A read-only client answers our step 1 like any other; its answer is dropped unread.
+          if (!this.readOnly) room.receiveUpdate(this, message.update)
+          return
         case 'sync-update':
+          // An edit from a read-only client is refused (4403): dropping it silently would leave
+          // the client believing it was shared.
+          if (this.readOnly) throw new TandemError('READ_ONLY')
           room.receiveUpdate(this, message.update)
           return
         case 'awareness':

@@ -61,6 +61,46 @@ export const ErrorCodes = {
     message: 'a read-only connection tried to write',
     fix: 'Mint a token with write access for this document.',
   },
+  ORIGIN_NOT_ALLOWED: {
+    closeCode: 4403,
+    httpStatus: 403,
+    message: 'the request Origin is not in the allowlist',
+    fix: 'Add the page origin to allowedOrigins (--allowed-origins), or connect from an allowed page.',
+  },
+  CLIENT_ID_IN_USE: {
+    // Retryable on purpose: an honest client that reconnects before the server noticed its old
+    // socket died meets its own stale connection; it succeeds once the heartbeat drops that one.
+    closeCode: 1008,
+    httpStatus: 409,
+    message: 'an update wrote new clock ranges for a Yjs client ID that another live connection owns',
+    fix: 'Each connection must write only its own client ID; reconnect (a stale connection is dropped within two heartbeats).',
+  },
+  PENDING_LIMIT: {
+    // Retryable: after a reconnect the client's sync sends what the document lacks, closing the gap.
+    closeCode: 1013,
+    httpStatus: 413,
+    message: 'updates waiting for missing predecessors (clock gaps) exceeded the per-document limit',
+    fix: 'Send updates in causal order; raise limits.maxPendingBytes if legitimate clients hit it.',
+  },
+  TOO_MANY_DOCUMENTS: {
+    closeCode: 1013,
+    httpStatus: 503,
+    message: 'the server has as many documents loaded as allowed, or this connection opened too many',
+    fix: 'Reconnect later; raise limits.maxDocuments / maxDocumentsPerConnection.',
+  },
+  PRE_AUTH_TIMEOUT: {
+    // 4008, not 44xx: a client that was merely slow may succeed on its next try.
+    closeCode: 4008,
+    httpStatus: 408,
+    message: 'the connection did not authenticate within the deadline',
+    fix: 'Send the auth message right after opening the socket; raise limits.preAuthTimeoutMs.',
+  },
+  PRE_AUTH_LIMIT: {
+    closeCode: 1008,
+    httpStatus: 400,
+    message: 'the connection sent more messages or bytes before authenticating than allowed',
+    fix: 'Authenticate first; raise limits.maxPreAuthMessages / maxPreAuthBytes.',
+  },
   DOCUMENT_TOO_LARGE: {
     closeCode: 4413,
     httpStatus: 413,
@@ -76,8 +116,14 @@ export const ErrorCodes = {
   TOO_MANY_CONNECTIONS: {
     closeCode: 1013,
     httpStatus: 503,
-    message: 'the server or this address has as many connections as allowed',
-    fix: 'Reconnect later; raise limits.maxConnections / maxConnectionsPerIp.',
+    message: 'the server has as many connections as allowed',
+    fix: 'Reconnect later; raise limits.maxConnections.',
+  },
+  TOO_MANY_CONNECTIONS_FROM_ADDRESS: {
+    closeCode: 1013,
+    httpStatus: 429,
+    message: 'this address has as many connections as allowed',
+    fix: 'Close unused connections (share one multiplexed socket); raise limits.maxConnectionsPerIp.',
   },
   SLOW_CONSUMER: {
     closeCode: 1013,

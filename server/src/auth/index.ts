@@ -1,0 +1,5 @@
+export { createJwtAuthenticate, type JwtAuthOptions, type TandemClaims, type VerificationKeys } from './jwt-authenticate.js'
+export { loadVerificationKeys } from './load-keys.js'
+export { matchesDocument } from './document-patterns.js'
+export { mintToken, type MintOptions } from './mint-token.js'
+export { selectProtocol, tokenFromRequest, TOKEN_PROTOCOL_PREFIX } from './token-source.js'

@@ -1,0 +1,55 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * Prometheus metrics of one server (its own registry, so several servers in one process, as in
+ * tests, never share counters). Served at GET /metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry()
+  /** Every refusal, by catalogue code: upgrades refused and connections or documents closed. */
+  readonly rejections: Counter<'code'>
+  /** Awareness entries dropped without closing (foreign IDs, pinned clocks): routine, not logged. */
+  readonly awarenessDropped: Counter
+  /** Broadcasts skipped for connections whose send buffer was full (resent on drain). */
+  readonly congestionSkips: Counter
+
+  constructor(sources: { connections(): number; documents(): number }, options: { defaultMetrics?: boolean } = {}) {
+    this.rejections = new Counter({
+      name: 'tandem_rejections_total',
+      help: 'Requests, connections and documents refused, by error code (docs/errors.md)',
+      labelNames: ['code'],
+      registers: [this.registry],
+    })
+    this.awarenessDropped = new Counter({
+      name: 'tandem_awareness_entries_dropped_total',
+      help: 'Awareness entries dropped: foreign client IDs or pinned clocks',
+      registers: [this.registry],
+    })
+    this.congestionSkips = new Counter({
+      name: 'tandem_congested_connections_total',
+      help: 'Times a connection fell behind (send buffer full) and was resynced later',
+      registers: [this.registry],
+    })
+    new Gauge({
+      name: 'tandem_connections',
+      help: 'Open WebSocket connections',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.connections())
+      },
+    })
+    new Gauge({
+      name: 'tandem_documents_loaded',
+      help: 'Documents loaded in memory',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.documents())
+      },
+    })
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'tandem_' })
+  }
+
+  rejected(code: string): void {
+    this.rejections.inc({ code })
+  }
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { ywebsocket, type TandemError } from '@tandem/protocol'
+import { Room, type RoomHost } from './room.js'
+import type { Outbound, RoomMember } from './room-member.js'
+
+const fakeHost = () => {
+  const persisted: Uint8Array[] = []
+  const commits: Array<() => void> = []
+  const host: RoomHost = {
+    scheduleFlush() {},
+    persist: (_room, update) => void persisted.push(update),
+    afterCommit: (callback) => void commits.push(callback),
+    vacated() {},
+    discard() {},
+    roomLimits: { maxDocumentBytes: 1e9, maxPendingBytes: 1e9 },
+    now: () => Date.now(),
+  }
+  return { host, persisted, commits }
+}
+
+let nextId = 1
+const member = () => {
+  const sent: Outbound[] = []
+  const rejected: TandemError[] = []
+  const acks: number[] = []
+  const m: RoomMember = {
+    id: nextId++,
+    readOnly: false,
+    send: (message) => void sent.push(message),
+    reject: (error) => void rejected.push(error),
+    acknowledge: (count) => void acks.push(count),
+  }
+  return { m, sent, rejected, acks }
+}
+
+const edit = (text: string): Uint8Array => {
+  const doc = new Y.Doc()
+  doc.getText('text').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+const syncUpdates = (sent: readonly Outbound[]) =>
+  sent.map((m) => ywebsocket.decodeMessage(m.inner)).filter((m) => m.type === 'sync-update')
+
+describe('Room', () => {
+  it('applies, stores and relays an update whose sender left in the same tick', () => {
+    // The multiplexed dialect's Close for a document (or any leave) can arrive in the same socket
+    // read as the sender's last update: the update was accepted and must not be lost with it.
+    const { host, persisted, commits } = fakeHost()
+    const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+    const a = member()
+    const b = member()
+    room.join(a.m)
+    room.join(b.m)
+    room.receiveUpdate(a.m, edit('typed right before closing'))
+    room.leave(a.m)
+    room.flush()
+    room.deliver()
+    expect(room.doc.getText('text').toString()).toBe('typed right before closing')
+    expect(persisted).toHaveLength(1)
+    expect(syncUpdates(b.sent)).toHaveLength(1)
+    expect(syncUpdates(a.sent)).toHaveLength(0)
+    // Nothing is acknowledged to a member that is gone.
+    for (const commit of commits) commit()
+    expect(a.acks).toEqual([])
+  })
+
+  it('acknowledges a present sender after the commit, and never echoes its update', () => {
+    const { host, persisted, commits } = fakeHost()
+    const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+    const a = member()
+    const b = member()
+    room.join(a.m)
+    room.join(b.m)
+    room.receiveUpdate(a.m, edit('one'))
+    room.receiveUpdate(a.m, edit('two'))
+    room.flush()
+    // One transaction for the sender's tick: one stored update, one broadcast.
+    expect(persisted).toHaveLength(1)
+    expect(a.acks).toEqual([])
+    room.deliver()
+    expect(syncUpdates(b.sent)).toHaveLength(1)
+    expect(syncUpdates(a.sent)).toHaveLength(0)
+    for (const commit of commits) commit()
+    expect(a.acks).toEqual([2])
+  })
+})
