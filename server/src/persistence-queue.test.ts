@@ -127,6 +127,22 @@ describe('PersistenceQueue', () => {
     expect(queue.hasPending('a')).toBe(false)
   })
 
+  it('runs every callback of a round even when one throws', async () => {
+    const { storage, commits } = controlledStorage()
+    const queue = new PersistenceQueue(storage, silent)
+    const calls: string[] = []
+    queue.add('a', bytes(1))
+    queue.afterCommit(() => calls.push('first'))
+    queue.afterCommit(() => {
+      throw new Error('a bug in one acknowledgement')
+    })
+    queue.afterCommit(() => calls.push('third'))
+    const flushed = queue.flush()
+    commits[0]!.resolve()
+    await flushed
+    expect(calls).toEqual(['first', 'third'])
+  })
+
   it('idle() resolves only once everything added so far is stored', async () => {
     const { storage, commits } = controlledStorage()
     const queue = new PersistenceQueue(storage, silent)

@@ -46,7 +46,14 @@ export class PersistenceQueue {
         if (left === 0) this.pendingByDocument.delete(entry.document)
         else this.pendingByDocument.set(entry.document, left)
       }
-      for (const callback of callbacks) callback()
+      for (const callback of callbacks) {
+        // One failing acknowledgement (a bug) must not cost the others theirs.
+        try {
+          callback()
+        } catch (error) {
+          this.logger.error({ err: error }, 'callback after commit failed')
+        }
+      }
     }
     // When no commit is in flight, start this one now rather than a microtask later: a synchronous
     // store (SQLite) then commits before the caller goes on to broadcast, so an update is on disk

@@ -88,36 +88,38 @@ describe('RoomAwareness', () => {
   it('relays a returning client (reconnected after its removal) with a clock every peer accepts', () => {
     const awareness = new RoomAwareness()
     const first = member()
-    awareness.apply(first, 0, [entry(7, 4, { name: 'a' })], 10)
+    awareness.apply(first, awareness.mark(), [entry(7, 4, { name: 'a' })], 10)
     awareness.removeMember(first, 20) // the server removed it at clock 5
     awareness.takeChanges()
     // The client reconnects and re-sends its state with the clock it had: 4 < 5.
     const second = member()
-    expect(awareness.apply(second, 30, [entry(7, 4, { name: 'a' })], 30)).toBe(true)
+    expect(awareness.apply(second, awareness.mark(), [entry(7, 4, { name: 'a' })], 20)).toBe(true)
     expect(changes(awareness)).toEqual([entry(7, 6, { name: 'a' })])
   })
 
   it('keeps relaying a returning client whose clock was rewritten (its next changes are not dropped)', () => {
     const awareness = new RoomAwareness()
     const first = member()
-    awareness.apply(first, 0, [entry(7, 4, { v: 1 })], 10)
-    awareness.apply(first, 0, [{ clientId: 7, clock: 4, state: 'null' }], 20) // y-websocket disconnect()
+    awareness.apply(first, awareness.mark(), [entry(7, 4, { v: 1 })], 10)
+    awareness.apply(first, 1, [{ clientId: 7, clock: 4, state: 'null' }], 20) // y-websocket disconnect()
     const second = member()
-    awareness.apply(second, 30, [entry(7, 4, { v: 1 })], 30)
+    const secondJoined = awareness.mark()
+    awareness.apply(second, secondJoined, [entry(7, 4, { v: 1 })], 30)
     awareness.takeChanges()
     // The client's own clock moves on from 4; each change must still reach the peers, above 5.
-    expect(awareness.apply(second, 30, [entry(7, 5, { v: 2 })], 31)).toBe(true)
+    expect(awareness.apply(second, secondJoined, [entry(7, 5, { v: 2 })], 31)).toBe(true)
     expect(changes(awareness)).toEqual([entry(7, 6, { v: 2 })])
-    expect(awareness.apply(second, 30, [entry(7, 6, { v: 3 })], 32)).toBe(true)
+    expect(awareness.apply(second, secondJoined, [entry(7, 6, { v: 3 })], 32)).toBe(true)
     expect(changes(awareness)).toEqual([entry(7, 7, { v: 3 })])
     // Its removal on leave still lands above everything relayed.
     awareness.removeMember(second, 40)
     expect(changes(awareness)).toEqual([{ clientId: 7, clock: 8, state: 'null' }])
     // And its own removal (disconnect) with its own clock is understood too.
     const third = member()
-    awareness.apply(third, 50, [entry(7, 6, { v: 3 })], 50)
+    const thirdJoined = awareness.mark()
+    awareness.apply(third, thirdJoined, [entry(7, 6, { v: 3 })], 50)
     awareness.takeChanges()
-    expect(awareness.apply(third, 50, [{ clientId: 7, clock: 6, state: 'null' }], 51)).toBe(true)
+    expect(awareness.apply(third, thirdJoined, [{ clientId: 7, clock: 6, state: 'null' }], 51)).toBe(true)
     expect(awareness.size).toBe(0)
   })
 
@@ -136,11 +138,14 @@ describe('RoomAwareness', () => {
     const awareness = new RoomAwareness()
     const a = member()
     const b = member()
-    awareness.apply(a, 0, [entry(7, 4, { name: 'a' })], 10)
-    awareness.removeMember(a, 20)
+    awareness.apply(a, awareness.mark(), [entry(7, 4, { name: 'a' })], 10)
+    const bJoined = awareness.mark()
+    // In the same millisecond as b's join: the order still tells them apart.
+    awareness.removeMember(a, 10)
     awareness.takeChanges()
-    // b joined at 5, heard a's state, and re-sends it after a left (a query-awareness answer).
-    expect(awareness.apply(b, 5, [entry(7, 4, { name: 'a' })], 25)).toBe(false)
+    // b heard a's state, and its echo lands after a left.
+    expect(awareness.apply(b, bJoined, [entry(7, 4, { name: 'a' })], 10)).toBe(false)
     expect(awareness.size).toBe(0)
+    expect(awareness.liveOwner(7)).toBeNull()
   })
 })

@@ -19,6 +19,8 @@ interface ClientState {
   renewedAt: number
   /** When the state was removed (0 while live). */
   removedAt: number
+  /** The `mark()` of its removal (0 while live). */
+  removedMark: number
 }
 
 const REMOVED = 'null'
@@ -34,11 +36,22 @@ export class RoomAwareness {
   private readonly clients = new Map<number, ClientState>()
   /** Changes since the last flush, sent to every member as one message. */
   private readonly changed = new Set<number>()
+  private marks = 0
 
   /**
-   * Applies entries sent by `member` (which joined at `joinedAt`); returns whether anything changed.
+   * A point in the order of this document's joins and removals. A member joins at a mark; a member
+   * that joined after a removal cannot be echoing the removed state. (Counted rather than timed:
+   * a join and a removal in the same millisecond must still be told apart.)
    */
-  apply(member: RoomMember, joinedAt: number, entries: readonly AwarenessEntry[], now: number): boolean {
+  mark(): number {
+    return ++this.marks
+  }
+
+  /**
+   * Applies entries sent by `member` (which joined at `joinedMark`, see `mark()`); returns whether
+   * anything changed.
+   */
+  apply(member: RoomMember, joinedMark: number, entries: readonly AwarenessEntry[], now: number): boolean {
     let changed = false
     for (const entry of entries) {
       const current = this.clients.get(entry.clientId)
@@ -56,7 +69,7 @@ export class RoomAwareness {
         !newer &&
         current.state === REMOVED &&
         entry.state !== REMOVED &&
-        (owned || joinedAt >= current.removedAt)
+        (owned || joinedMark > current.removedMark)
       if (returning) clock = current.clock + 1
       else if (!newer && !removal) continue
       this.clients.set(entry.clientId, {
@@ -66,11 +79,18 @@ export class RoomAwareness {
         clockOffset: clock - entry.clock,
         renewedAt: now,
         removedAt: entry.state === REMOVED ? now : 0,
+        removedMark: entry.state === REMOVED ? this.mark() : 0,
       })
       this.changed.add(entry.clientId)
       changed = true
     }
     return changed
+  }
+
+  /** The member whose live (not removed) state `clientId` is, or null. */
+  liveOwner(clientId: number): RoomMember | null {
+    const client = this.clients.get(clientId)
+    return client === undefined || client.state === REMOVED ? null : client.owner
   }
 
   /** Removes every state `member` owns; returns whether anything changed. */
@@ -133,6 +153,7 @@ export class RoomAwareness {
     client.clock += 1
     client.state = REMOVED
     client.removedAt = now
+    client.removedMark = this.mark()
     this.changed.add(clientId)
   }
 }

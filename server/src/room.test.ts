@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { ywebsocket, type TandemError } from '@tandem/protocol'
+import { encodeAwarenessUpdate, decodeAwarenessUpdate, ywebsocket, type TandemError } from '@tandem/protocol'
 import { Room, type RoomHost } from './room.js'
 import type { Outbound, RoomMember } from './room-member.js'
 
@@ -64,6 +64,39 @@ describe('Room', () => {
     // Nothing is acknowledged to a member that is gone.
     for (const commit of commits) commit()
     expect(a.acks).toEqual([])
+  })
+
+  it('does not let a late echo of a departed client’s presence lock that client out when it returns', () => {
+    // b echoes a's last presence (y-websocket re-sends every change it hears), but the echo lands
+    // after a left. The awareness drops it as stale; it must not make b the owner of a's ID either,
+    // or a, reconnecting with the same doc, could neither show its presence nor write.
+    const { host } = fakeHost()
+    const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+    const a = member()
+    const b = member()
+    room.join(a.m)
+    room.join(b.m)
+    const clientA = new Y.Doc()
+    const state = (clock: number, name: string) => ({ clientId: clientA.clientID, clock, state: JSON.stringify({ name }) })
+    room.receiveAwareness(a.m, decodeAwarenessUpdate(encodeAwarenessUpdate([state(3, 'a')])))
+    room.leave(a.m)
+    room.receiveAwareness(b.m, decodeAwarenessUpdate(encodeAwarenessUpdate([state(3, 'a')])))
+    room.flush()
+    room.deliver()
+
+    const back = member()
+    room.join(back.m)
+    room.receiveAwareness(back.m, decodeAwarenessUpdate(encodeAwarenessUpdate([state(3, 'a')])))
+    room.flush()
+    room.deliver()
+    const relayed = b.sent
+      .map((m) => ywebsocket.decodeMessage(m.inner))
+      .flatMap((m) => (m.type === 'awareness' ? decodeAwarenessUpdate(m.update) : []))
+    expect(relayed.at(-1)).toMatchObject({ clientId: clientA.clientID, state: JSON.stringify({ name: 'a' }) })
+    // ...and it can write with its own client ID again.
+    clientA.getText('text').insert(0, 'back')
+    expect(() => room.receiveUpdate(back.m, Y.encodeStateAsUpdate(clientA))).not.toThrow()
+    expect(back.rejected).toEqual([])
   })
 
   it('acknowledges a present sender after the commit, and never echoes its update', () => {

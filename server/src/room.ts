@@ -108,7 +108,8 @@ export class Room {
 
   /** Adds a member and greets it: our state vector (so it sends what we lack), then who is here. */
   join(member: RoomMember): void {
-    this.members.set(member, this.host.now())
+    // The value is the member's join mark (see RoomAwareness.mark), not a time.
+    this.members.set(member, this.awareness.mark())
     member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.doc) }) })
     const present = this.awareness.snapshot()
     if (present !== null) member.send({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: present }) })
@@ -167,7 +168,9 @@ export class Room {
     )
     if (own.length === 0) return
     if (this.awareness.apply(member, joinedAt, own, this.host.now())) this.requestFlush()
-    for (const entry of own) if (entry.state !== 'null') this.ownership.claim(entry.clientId, member, 'announced')
+    // Only what the awareness took as this member's own: a stale echo of a client that has left
+    // must not make the echoing member its owner, or that client could not come back.
+    for (const entry of own) if (this.awareness.liveOwner(entry.clientId) === member) this.ownership.claim(entry.clientId, member, 'announced')
   }
 
   queryAwareness(member: RoomMember): void {

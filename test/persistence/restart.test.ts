@@ -1,0 +1,190 @@
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import type { StorageAdapter, StoredDocument } from '@tandem/storage'
+import { SqliteStorage } from '@tandem/storage-sqlite'
+import { startTandem, tempDir, type RunningTandem } from '../support/tandem.js'
+import { yClient, type YClient } from '../support/y-websocket-client.js'
+import { eventually, eventuallyAsync } from '../support/wait.js'
+
+/**
+ * A graceful restart on the same SQLite file: the document is intact, and no provider's first
+ * `sync` shows an empty document while stored state exists (the server answers nobody before the
+ * stored state is loaded).
+ */
+describe('graceful restart', () => {
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  /** A server on a SQLite file in `dir`; closed (server, then storage) after the test. */
+  const serve = async (file: string, options: { port?: number; wrap?: (s: StorageAdapter) => StorageAdapter } = {}) => {
+    const sqlite = new SqliteStorage({ file })
+    const storage = options.wrap?.(sqlite) ?? sqlite
+    const tandem = await startTandem({ storage, config: { port: options.port ?? 0 } })
+    let closed = false
+    const close = async () => {
+      if (closed) return
+      closed = true
+      await tandem.close()
+      await sqlite.close()
+    }
+    cleanups.push(close)
+    return { tandem, sqlite, close }
+  }
+  const client = (tandem: RunningTandem, room: string, options: { connect?: boolean } = {}): YClient => {
+    const c = yClient(tandem.url, room, options)
+    cleanups.push(() => c.destroy())
+    return c
+  }
+  /** Connects a fresh provider and returns what its document held at its first `sync` event. */
+  const firstSync = async (tandem: RunningTandem, room: string): Promise<{ client: YClient; atFirstSync: string }> => {
+    const c = client(tandem, room, { connect: false })
+    let atFirstSync: string | null = null
+    c.provider.on('sync', (synced: boolean) => {
+      if (synced && atFirstSync === null) atFirstSync = content(c.doc)
+    })
+    c.provider.connect()
+    await c.synced()
+    return { client: c, atFirstSync: atFirstSync! }
+  }
+
+  it('keeps the document intact, in the file and for new providers', async () => {
+    const dir = tempDir()
+    cleanups.push(() => dir.remove())
+    const file = join(dir.path, 'tandem.db')
+    const before = await serve(file)
+    const [a, b] = [client(before.tandem, 'notes'), client(before.tandem, 'notes')]
+    await Promise.all([a.synced(), b.synced()])
+    for (let i = 0; i < 100; i++) {
+      a.text.insert(a.text.length, `line ${i}\n`)
+      if (i % 3 === 0) b.doc.getMap('map').set(`key${i}`, { i, by: 'b' })
+      if (i % 10 === 9) a.text.delete(0, 3)
+    }
+    await eventually(() => content(a.doc) === content(b.doc), 'a and b to converge')
+    const expected = content(a.doc)
+    expect(a.text.length).toBeGreaterThan(0)
+    await before.close()
+
+    // The file alone holds the document.
+    const reopened = new SqliteStorage({ file })
+    expect(reopened.integrityCheck()).toBe('ok')
+    expect(content(docFrom(await reopened.load('notes')))).toBe(expected)
+    await reopened.close()
+
+    const after = await serve(file)
+    const { atFirstSync } = await firstSync(after.tandem, 'notes')
+    expect(atFirstSync).toBe(expected)
+  })
+
+  it('answers nobody before the stored state is in: every joiner’s first sync holds the document', async () => {
+    const dir = tempDir()
+    cleanups.push(() => dir.remove())
+    const file = join(dir.path, 'tandem.db')
+    const before = await serve(file)
+    const writer = client(before.tandem, 'slow')
+    await writer.synced()
+    writer.text.insert(0, 'stored before the restart')
+    writer.doc.getMap('map').set('answer', 42)
+    await eventuallyAsync(async () => (await before.sqlite.stats('slow')).updates > 0, 'the edit to be stored')
+    const expected = content(writer.doc)
+    writer.destroy()
+    await before.close()
+
+    // The next server's store loads slowly: joiners connect and send sync step 1 meanwhile.
+    const gate = gatedLoad()
+    const after = await serve(file, { wrap: gate.wrap })
+    const joiners = Array.from({ length: 5 }, () => firstSync(after.tandem, 'slow'))
+    await eventually(() => gate.waiting > 0, 'the room to start loading')
+    // Give every joiner time to open its socket and send sync step 1 while the load is held.
+    await eventually(() => after.tandem.server.connectionCount === 5, 'all joiners to connect')
+    gate.release()
+    const results = await Promise.all(joiners)
+    for (const { atFirstSync } of results) expect(atFirstSync).toBe(expected)
+    // Concurrent joiners shared one load.
+    expect(gate.loads).toBe(1)
+  })
+
+  it('a connected provider reconnects by itself across the restart and its offline edits are kept', async () => {
+    const dir = tempDir()
+    cleanups.push(() => dir.remove())
+    const file = join(dir.path, 'tandem.db')
+    const before = await serve(file)
+    const port = before.tandem.port
+    const a = client(before.tandem, 'across')
+    await a.synced()
+    a.text.insert(0, 'before;')
+    await eventuallyAsync(async () => (await before.sqlite.stats('across')).updates > 0, 'the edit to be stored')
+    const closeCodes: number[] = []
+    a.provider.on('connection-close', (event: { code: number } | null) => {
+      if (event !== null) closeCodes.push(event.code)
+    })
+    await before.close()
+    // Service restart (1012): y-websocket retries it.
+    await eventually(() => closeCodes.length > 0, 'a to see the close')
+    expect(closeCodes[0]).toBe(1012)
+    a.text.insert(a.text.length, 'offline;')
+    const aAtSync: string[] = []
+    a.provider.on('sync', (synced: boolean) => {
+      if (synced) aAtSync.push(a.text.toString())
+    })
+
+    const after = await serve(file, { port })
+    await eventually(() => a.provider.synced, 'a to reconnect and sync', 15_000)
+    expect(aAtSync[0]).toBe('before;offline;')
+    const { atFirstSync, client: fresh } = await eventuallyAsync(async () => {
+      const result = await firstSync(after.tandem, 'across')
+      return result.atFirstSync.includes('offline;') ? result : undefined
+    }, 'a fresh provider to see a’s offline edit')
+    expect(JSON.parse(atFirstSync).text).toBe('before;offline;')
+    expect(content(fresh.doc)).toBe(content(a.doc))
+  })
+})
+
+/** Text and map of a document as one comparable string (map keys sorted). */
+const content = (doc: Y.Doc): string =>
+  JSON.stringify({
+    text: doc.getText('text').toString(),
+    map: Object.entries(doc.getMap('map').toJSON()).sort(([x], [y]) => (x < y ? -1 : 1)),
+  })
+
+const docFrom = (stored: StoredDocument): Y.Doc => {
+  const doc = new Y.Doc()
+  Y.transact(doc, () => {
+    if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
+    for (const update of stored.updates) Y.applyUpdate(doc, update)
+  })
+  return doc
+}
+
+/** Wraps a store so `load` waits until `release()`; counts loads. */
+const gatedLoad = () => {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  const state = { loads: 0, waiting: 0 }
+  return {
+    get loads() {
+      return state.loads
+    },
+    get waiting() {
+      return state.waiting
+    },
+    release: () => open(),
+    wrap: (inner: StorageAdapter): StorageAdapter =>
+      new Proxy(inner, {
+        get(target, property) {
+          if (property === 'load') {
+            return async (document: string) => {
+              state.loads++
+              state.waiting++
+              await opened
+              return target.load(document)
+            }
+          }
+          const value = Reflect.get(target, property, target) as unknown
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+        },
+      }),
+  }
+}
