@@ -1,0 +1,3 @@
+import { describeEditor } from './editor-scenario.js'
+
+describeEditor('quill')
