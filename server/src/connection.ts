@@ -121,6 +121,14 @@ export class Connection {
     this.socket.send(frame, { binary: true })
   }
 
+  /**
+   * Counts a refusal that does not close this connection (the multiplexed dialect closes one
+   * document at a time); `fail` counts its own.
+   */
+  countRejection(error: TandemError): void {
+    this.policy.metrics?.rejected(error.code)
+  }
+
   /** Closes with the error's close code; logs one line. */
   fail(error: TandemError): void {
     if (this.closing) return

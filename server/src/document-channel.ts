@@ -105,6 +105,7 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
   /** Closes this document only: a Close message (the provider treats it as a disconnect of the document). */
   reject(error: TandemError): void {
     if (this.state === 'closed') return
+    this.host.connection.countRejection(error)
     this.host.connection.logger.info({ doc: this.documentName, code: error.code, reason: error.message }, 'closing document')
     this.sendMessage({ type: 'close', reason: error.code })
     this.close()
@@ -146,7 +147,7 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
     this.queuedBytes += frameBytes
     const withinBytes = this.host.holdPreAuth(frameBytes)
     if (this.queue.length > this.host.maxPreAuthMessages || !withinBytes) {
-      this.host.connection.fail(new TandemError('RATE_LIMITED', `too much sent for "${this.documentName}" before authentication`))
+      this.host.connection.fail(new TandemError('PRE_AUTH_LIMIT', `too much sent for "${this.documentName}" before authentication`))
     }
   }
 

@@ -8,27 +8,24 @@ export class Metrics {
   readonly registry = new Registry()
   /** Every refusal, by catalogue code: upgrades refused and connections or documents closed. */
   readonly rejections: Counter<'code'>
-  /** Awareness entries dropped without closing (foreign IDs, pinned clocks): routine, not logged. */
-  readonly awarenessDropped: Counter
-  /** Broadcasts skipped for connections whose send buffer was full (resent on drain). */
-  readonly congestionSkips: Counter
 
-  constructor(sources: { connections(): number; documents(): number }, options: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    sources: { connections(): number; documents(): number; sendBufferBytes(): number },
+    options: { defaultMetrics?: boolean } = {},
+  ) {
     this.rejections = new Counter({
       name: 'tandem_rejections_total',
       help: 'Requests, connections and documents refused, by error code (docs/errors.md)',
       labelNames: ['code'],
       registers: [this.registry],
     })
-    this.awarenessDropped = new Counter({
-      name: 'tandem_awareness_entries_dropped_total',
-      help: 'Awareness entries dropped: foreign client IDs or pinned clocks',
+    new Gauge({
+      name: 'tandem_send_buffer_bytes',
+      help: 'Bytes queued for sending on all connections (bounded by backpressure)',
       registers: [this.registry],
-    })
-    this.congestionSkips = new Counter({
-      name: 'tandem_congested_connections_total',
-      help: 'Times a connection fell behind (send buffer full) and was resynced later',
-      registers: [this.registry],
+      collect() {
+        this.set(sources.sendBufferBytes())
+      },
     })
     new Gauge({
       name: 'tandem_connections',

@@ -81,7 +81,7 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
     this.maxDocuments = options.limits.maxDocumentsPerConnection ?? DEFAULT_LIMITS.maxDocumentsPerConnection
     // A socket that never authenticates a document holds a slot for nothing.
     this.preAuthTimer = setTimeout(() => {
-      if (!this.authenticatedOnce) this.connection.fail(new TandemError('UNAUTHORIZED', 'no document authenticated in time'))
+      if (!this.authenticatedOnce) this.connection.fail(new TandemError('PRE_AUTH_TIMEOUT'))
     }, options.limits.preAuthTimeoutMs ?? DEFAULT_LIMITS.preAuthTimeoutMs)
     this.preAuthTimer.unref()
     connection.socket.on('message', (data, isBinary) => this.receive(data, isBinary))
@@ -149,7 +149,7 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
         return
       }
       if (this.channels.size >= this.maxDocuments) {
-        this.connection.fail(new TandemError('RATE_LIMITED', `more than ${this.maxDocuments} documents on one connection`))
+        this.connection.fail(new TandemError('TOO_MANY_DOCUMENTS', `more than ${this.maxDocuments} documents on one connection`))
         return
       }
       channel = new DocumentChannel(this, address, documentName)

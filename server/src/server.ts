@@ -59,7 +59,11 @@ export class TandemServer {
   constructor(private readonly options: TandemServerOptions) {
     const { config, logger } = options
     this.authenticate = options.authenticate ?? this.configuredAuthenticate()
-    this.metrics = new Metrics({ connections: () => this.connections.size, documents: () => this.registry.size })
+    this.metrics = new Metrics({
+      connections: () => this.connections.size,
+      documents: () => this.registry.size,
+      sendBufferBytes: () => this.sendBufferBytes,
+    })
     this.connectionLimiter = new ConnectionLimiter(config.limits)
     this.nameRules = { maxLength: config.limits.maxDocumentNameLength, pattern: DEFAULT_DOCUMENT_NAME_PATTERN }
     this.registry = new RoomRegistry({
@@ -108,6 +112,13 @@ export class TandemServer {
 
   get connectionCount(): number {
     return this.connections.size
+  }
+
+  /** Bytes queued for sending on every connection together (what backpressure keeps bounded). */
+  get sendBufferBytes(): number {
+    let total = 0
+    for (const connection of this.connections) total += connection.bufferedAmount
+    return total
   }
 
   async listen(): Promise<AddressInfo> {

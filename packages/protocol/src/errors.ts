@@ -96,8 +96,9 @@ export const ErrorCodes = {
     fix: 'Send the auth message right after opening the socket; raise limits.preAuthTimeoutMs.',
   },
   PRE_AUTH_LIMIT: {
-    closeCode: 1008,
-    httpStatus: 400,
+    // Retryable: an honest provider can hit it while a slow auth hook holds its first messages.
+    closeCode: 1013,
+    httpStatus: 429,
     message: 'the connection sent more messages or bytes before authenticating than allowed',
     fix: 'Authenticate first; raise limits.maxPreAuthMessages / maxPreAuthBytes.',
   },
