@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { startTandem, tempDir, type RunningTandem } from '../support/tandem.js'
+import { eventuallyAsync as waitAsync } from '../support/wait.js'
 
 /**
  * The browser suite drives Debian's Chromium (`apt-get install -y chromium`) with playwright-core:
@@ -104,23 +105,6 @@ export const screenshot = async (page: Page, name: string): Promise<string> => {
   return path
 }
 
-/**
- * `eventually` for checks that must ask the page (async): polls until the check returns something
- * other than undefined/false, or fails at the deadline with what it last saw.
- */
-export const eventuallyAsync = async <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value !== undefined && value !== false) return value
-    } catch (error) {
-      lastError = error
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+/** `eventuallyAsync` with the browser's longer default deadline: checks that must ask the page. */
+export const eventuallyAsync = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> =>
+  waitAsync(check, what, timeoutMs, 50)

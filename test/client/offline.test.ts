@@ -3,8 +3,7 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@tandem/storage'
-import { startTandemWithHooks } from '../support/tandem-hooks.js'
-import type { RunningTandem } from '../support/tandem.js'
+import { startTandem, type RunningTandem } from '../support/tandem.js'
 import { tandemClient, type TandemClient } from '../support/tandem-client.js'
 import { eventually } from '../support/wait.js'
 
@@ -63,7 +62,7 @@ describe('offline editing', () => {
     await eventually(() => offline.provider.status === 'connecting' || offline.provider.status === 'disconnected', 'offline client is trying')
 
     const storage = new MemoryStorage()
-    tandem = await startTandemWithHooks({ storage, config: { port } })
+    tandem = await startTandem({ storage, config: { port } })
     const online = client(url, 'field-notes')
     await eventually(() => offline.provider.synced && online.provider.synced, 'both synced')
     await eventually(() => offline.provider.saved, 'offline edits saved')
@@ -75,7 +74,7 @@ describe('offline editing', () => {
     await eventually(() => offline.provider.status !== 'connected' && online.provider.status !== 'connected', 'both see the server go')
     offline.text.insert(offline.text.length, 'more offline. ')
     online.text.insert(0, 'online too. ')
-    tandem = await startTandemWithHooks({ storage, config: { port } })
+    tandem = await startTandem({ storage, config: { port } })
     const late = client(url, 'field-notes')
     await eventually(
       () => [offline, online, late].every((c) => c.provider.synced && c.text.toString() === offline.text.toString()) && late.text.length > 0,
@@ -91,7 +90,7 @@ describe('offline editing', () => {
   })
 
   it('a Node process using the client exits by itself after destroy()', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const synced = await runChild([tandem.url, 'synced'], 15_000)
     expect(synced.stderr).toBe('')
     expect(synced.stdout).toBe('saved\ndestroyed\n')

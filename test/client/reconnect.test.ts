@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '@tandem/storage'
-import { startTandemWithHooks } from '../support/tandem-hooks.js'
-import type { RunningTandem } from '../support/tandem.js'
+import { startTandem, type RunningTandem } from '../support/tandem.js'
 import { tandemClient, type TandemClient } from '../support/tandem-client.js'
 import { eventually } from '../support/wait.js'
 
@@ -26,7 +25,7 @@ describe('200 clients and a server restart', () => {
 
   it('reconnects spread out by the jittered backoff, and every copy converges', async () => {
     const storage = new MemoryStorage()
-    tandem = await startTandemWithHooks({ storage })
+    tandem = await startTandem({ storage })
     const port = tandem.port
     for (let i = 0; i < CLIENTS; i++) clients.push(tandemClient(tandem.url, `crowd-${i % 4}`, { backoff: BACKOFF }))
     await eventually(() => clients.every((client) => client.provider.synced), 'all clients synced', 30_000)
@@ -47,7 +46,7 @@ describe('200 clients and a server restart', () => {
     writers.forEach((client, i) => client.text.insert(0, `[${i}]`))
     expect(writers.every((client) => !client.provider.saved)).toBe(true)
 
-    tandem = await startTandemWithHooks({ storage, config: { port } })
+    tandem = await startTandem({ storage, config: { port } })
     await eventually(() => reconnectedAt.size === CLIENTS, 'every client reconnected', 40_000)
     await eventually(() => clients.every((client) => client.provider.synced && client.provider.saved), 'every client synced and saved', 40_000)
 

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { TandemSocket } from '@tandem/client'
 import type { StatelessContext } from '@tandem/server'
-import { startTandemWithHooks, tokenTable } from '../support/tandem-hooks.js'
-import type { RunningTandem } from '../support/tandem.js'
+import { tokenTable } from '../support/tandem-hooks.js'
+import { startTandem, type RunningTandem } from '../support/tandem.js'
 import { tandemClient, tandemSocket, type TandemClient } from '../support/tandem-client.js'
 import { eventually, nextEvent } from '../support/wait.js'
 
@@ -29,7 +29,7 @@ describe('TandemProvider against Tandem', () => {
   }
 
   it('syncs, reports status like y-websocket, and says saved only once the store has the edit', async () => {
-    tandem = await startTandemWithHooks({ storage: 'sqlite' })
+    tandem = await startTandem({ storage: 'sqlite' })
     const a = client(tandem.url, 'notes')
     const statuses: string[] = []
     a.provider.on('status', ({ status }) => statuses.push(status))
@@ -58,7 +58,7 @@ describe('TandemProvider against Tandem', () => {
   })
 
   it('relays awareness, and peers lose our presence as soon as we disconnect', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const a = client(tandem.url, 'presence')
     const b = client(tandem.url, 'presence')
     await Promise.all([a.synced(), b.synced()])
@@ -72,7 +72,7 @@ describe('TandemProvider against Tandem', () => {
   })
 
   it('authenticates with a token function asked on every connect, and refuses a bad token', async () => {
-    tandem = await startTandemWithHooks({ authenticate: tokenTable({ good: { documents: ['doc'], access: 'write' } }) })
+    tandem = await startTandem({ authenticate: tokenTable({ good: { documents: ['doc'], access: 'write' } }) })
     let asked = 0
     const a = client(tandem.url, 'doc', {
       token: async () => {
@@ -99,7 +99,7 @@ describe('TandemProvider against Tandem', () => {
   })
 
   it('falls back to the token of the upgrade URL when the Auth message carries none', async () => {
-    tandem = await startTandemWithHooks({ authenticate: tokenTable({ 'from-url': { documents: ['doc'], access: 'read' } }) })
+    tandem = await startTandem({ authenticate: tokenTable({ 'from-url': { documents: ['doc'], access: 'read' } }) })
     const socket = tandemSocket(tandem.url, { params: { token: 'from-url' } })
     sockets.push(socket)
     const c = client(socket, 'doc')
@@ -109,7 +109,7 @@ describe('TandemProvider against Tandem', () => {
   })
 
   it('marks a read-only document, applies none of its edits, and never calls them saved', async () => {
-    tandem = await startTandemWithHooks({
+    tandem = await startTandem({
       authenticate: tokenTable({ writer: { documents: ['doc'], access: 'write' }, reader: { documents: ['doc'], access: 'read' } }),
     })
     const writer = client(tandem.url, 'doc', { token: 'writer' })
@@ -131,7 +131,7 @@ describe('TandemProvider against Tandem', () => {
 
   it('round-trips stateless messages, and the server can send to one connection or all', async () => {
     const seen: StatelessContext[] = []
-    tandem = await startTandemWithHooks({
+    tandem = await startTandem({
       onStateless: (context) => {
         seen.push(context)
         if (context.payload === 'shout') context.broadcast('SHOUT', { exceptSender: true })
@@ -168,7 +168,7 @@ describe('TandemProvider against Tandem', () => {
   })
 
   it('carries two documents over one TandemSocket', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const socket = shared(tandem.url)
     const a = client(socket, 'doc-a')
     const b = client(socket, 'doc-b')
@@ -186,7 +186,7 @@ describe('TandemProvider against Tandem', () => {
   })
 
   it('denies one document of a socket while the other keeps working', async () => {
-    tandem = await startTandemWithHooks({ authenticate: tokenTable({ alice: { documents: ['open'], access: 'write' } }) })
+    tandem = await startTandem({ authenticate: tokenTable({ alice: { documents: ['open'], access: 'write' } }) })
     const socket = tandemSocket(tandem.url, { token: 'alice' })
     sockets.push(socket)
     const open = client(socket, 'open')

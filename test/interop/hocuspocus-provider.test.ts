@@ -4,8 +4,8 @@ import * as Y from 'yjs'
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider'
 import { multiplexed } from '@tandem/protocol'
 import type { StatelessContext } from '@tandem/server'
-import { startTandemWithHooks, tokenTable } from '../support/tandem-hooks.js'
-import type { RunningTandem } from '../support/tandem.js'
+import { tokenTable } from '../support/tandem-hooks.js'
+import { startTandem, type RunningTandem } from '../support/tandem.js'
 import { eventually, nextEvent } from '../support/wait.js'
 
 /**
@@ -59,7 +59,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   }
 
   it('syncs two providers, and every update is acknowledged (unsyncedChanges back to 0)', async () => {
-    tandem = await startTandemWithHooks({ storage: 'sqlite' })
+    tandem = await startTandem({ storage: 'sqlite' })
     const a = providerOn(socketTo(tandem.url), 'notes')
     const b = providerOn(socketTo(tandem.url), 'notes')
     await Promise.all([synced(a.provider), synced(b.provider)])
@@ -77,7 +77,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   })
 
   it('relays awareness between providers', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const a = providerOn(socketTo(tandem.url), 'presence')
     const b = providerOn(socketTo(tandem.url), 'presence')
     await Promise.all([synced(a.provider), synced(b.provider)])
@@ -86,7 +86,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   })
 
   it('authenticates with the token of the Auth message, and refuses a bad one', async () => {
-    tandem = await startTandemWithHooks({ authenticate: tokenTable({ good: { documents: ['doc'], access: 'write' } }) })
+    tandem = await startTandem({ authenticate: tokenTable({ good: { documents: ['doc'], access: 'write' } }) })
     const good = providerOn(socketTo(tandem.url), 'doc', 'good')
     const [authenticated] = await nextEvent<[{ scope: string }]>(events(good.provider), 'authenticated')
     expect(authenticated.scope).toBe('read-write')
@@ -102,7 +102,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   })
 
   it('gives a read-only token the readonly scope and applies none of its edits', async () => {
-    tandem = await startTandemWithHooks({
+    tandem = await startTandem({
       authenticate: tokenTable({ writer: { documents: ['doc'], access: 'write' }, reader: { documents: ['doc'], access: 'read' } }),
     })
     const writer = providerOn(socketTo(tandem.url), 'doc', 'writer')
@@ -127,7 +127,7 @@ describe('@hocuspocus/provider against Tandem', () => {
 
   it('round-trips a stateless message through the onStateless hook, and the server can address a document', async () => {
     const seen: StatelessContext[] = []
-    tandem = await startTandemWithHooks({
+    tandem = await startTandem({
       onStateless: (context) => {
         seen.push(context)
         context.reply(context.payload.toUpperCase())
@@ -147,7 +147,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   })
 
   it('carries two documents over one HocuspocusProviderWebsocket', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const shared = socketTo(tandem.url)
     const a = providerOn(shared, 'doc-a')
     const b = providerOn(shared, 'doc-b')
@@ -167,7 +167,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   })
 
   it('serves two providers of one document on one socket with sessionAwareness', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const socket = socketTo(tandem.url)
     const make = () => {
       const document = new Y.Doc()
@@ -189,7 +189,7 @@ describe('@hocuspocus/provider against Tandem', () => {
   })
 
   it('denies one document of a socket while the other keeps working', async () => {
-    tandem = await startTandemWithHooks({ authenticate: tokenTable({ alice: { documents: ['open'], access: 'write' } }) })
+    tandem = await startTandem({ authenticate: tokenTable({ alice: { documents: ['open'], access: 'write' } }) })
     const shared = socketTo(tandem.url)
     const open = providerOn(shared, 'open', 'alice')
     const closed = providerOn(shared, 'closed', 'alice')
@@ -261,7 +261,7 @@ describe('multiplexed keepalive', () => {
   })
 
   it('pings a quiet socket inside the provider’s 30 s watchdog, and takes the pong', async () => {
-    tandem = await startTandemWithHooks()
+    tandem = await startTandem()
     const ws = new WebSocket(tandem.url)
     ws.binaryType = 'arraybuffer'
     await nextEvent(ws, 'open')

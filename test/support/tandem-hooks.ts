@@ -1,49 +1,5 @@
-import { join } from 'node:path'
 import { TandemError } from '@tandem/protocol'
-import { TandemServer, parseConfig, type Authenticate, type OnStateless, type ServerConfigInput } from '@tandem/server'
-import { MemoryStorage, type StorageAdapter } from '@tandem/storage'
-import { memoryLogger, tempDir, type RunningTandem } from './tandem.js'
-
-/**
- * Like `startTandem`, with the server's hooks: `authenticate` and `onStateless`. In-process,
- * 127.0.0.1, port 0; `close()` closes the server and what the fixture opened.
- */
-export const startTandemWithHooks = async (
-  options: { authenticate?: Authenticate; onStateless?: OnStateless; storage?: StorageAdapter | 'sqlite'; config?: ServerConfigInput } = {},
-): Promise<RunningTandem> => {
-  let dir: { remove(): void } | null = null
-  let storage: StorageAdapter
-  if (options.storage === 'sqlite') {
-    const d = tempDir()
-    dir = d
-    const { SqliteStorage } = await import('@tandem/storage-sqlite')
-    storage = new SqliteStorage({ file: join(d.path, 'tandem.db') })
-  } else {
-    storage = options.storage ?? new MemoryStorage()
-  }
-  const { logger, logs } = memoryLogger()
-  const config = parseConfig({ host: '127.0.0.1', port: 0, roomIdleMs: 100, ...options.config })
-  const server = new TandemServer({
-    config,
-    storage,
-    logger,
-    ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
-    ...(options.onStateless === undefined ? {} : { onStateless: options.onStateless }),
-  })
-  const address = await server.listen()
-  return {
-    server,
-    storage,
-    port: address.port,
-    url: `ws://127.0.0.1:${address.port}`,
-    logs,
-    async close() {
-      await server.close()
-      if (options.storage === undefined || options.storage === 'sqlite') await storage.close()
-      dir?.remove()
-    },
-  }
-}
+import type { Authenticate } from '@tandem/server'
 
 /**
  * A stand-in for real token checking (JWT lives in the server's auth module): each token maps to

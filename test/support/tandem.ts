@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { TandemServer, parseConfig, type ServerConfigInput, type Logger } from '@tandem/server'
+import { TandemServer, parseConfig, type Authenticate, type OnStateless, type ServerConfigInput, type Logger } from '@tandem/server'
 import { MemoryStorage, type StorageAdapter } from '@tandem/storage'
 
 export interface RunningTandem {
@@ -32,9 +32,12 @@ export const memoryLogger = (): { logger: Logger; logs: Array<Record<string, unk
   return { logger, logs }
 }
 
-/** Starts an in-process server on 127.0.0.1, port 0. The caller closes it (the storage too). */
+/**
+ * Starts an in-process server on 127.0.0.1, port 0, with the server's hooks when given. `close()`
+ * closes the server and the storage the fixture opened (a storage passed in stays the caller's).
+ */
 export const startTandem = async (
-  options: { storage?: StorageAdapter | 'sqlite'; config?: ServerConfigInput } = {},
+  options: { storage?: StorageAdapter | 'sqlite'; config?: ServerConfigInput; authenticate?: Authenticate; onStateless?: OnStateless } = {},
 ): Promise<RunningTandem> => {
   let dir: { remove(): void } | null = null
   let storage: StorageAdapter
@@ -48,7 +51,13 @@ export const startTandem = async (
   }
   const { logger, logs } = memoryLogger()
   const config = parseConfig({ host: '127.0.0.1', port: 0, roomIdleMs: 100, ...options.config })
-  const server = new TandemServer({ config, storage, logger })
+  const server = new TandemServer({
+    config,
+    storage,
+    logger,
+    ...(options.authenticate === undefined ? {} : { authenticate: options.authenticate }),
+    ...(options.onStateless === undefined ? {} : { onStateless: options.onStateless }),
+  })
   const address = await server.listen()
   return {
     server,

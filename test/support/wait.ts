@@ -2,22 +2,8 @@
  * Waiting with deadlines. Tests never sleep to synchronise: they wait for an event or for a
  * condition to hold, and fail with a message when the deadline passes.
  */
-export const eventually = async <T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = check()
-      if (value !== undefined && value !== false) return value
-    } catch (error) {
-      lastError = error
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+export const eventually = <T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> =>
+  eventuallyAsync(async () => check(), what, timeoutMs)
 
 /** Resolves with the arguments of the next `event`, or rejects at the deadline. */
 export const nextEvent = <A extends unknown[]>(
@@ -50,7 +36,12 @@ export const seededRandom = (seed: number): (() => number) => {
 }
 
 /** `eventually` for a check that has to await (a storage query): polls until it resolves truthy. */
-export const eventuallyAsync = async <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> => {
+export const eventuallyAsync = async <T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 10_000,
+  pollMs = 10,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   for (;;) {
@@ -63,6 +54,6 @@ export const eventuallyAsync = async <T>(check: () => Promise<T | undefined | fa
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
 }

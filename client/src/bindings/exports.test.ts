@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 
 const clientDir = join(import.meta.dirname, '../..')
 const pkg = JSON.parse(readFileSync(join(clientDir, 'package.json'), 'utf8')) as {
-  exports: Record<string, { source: string; types: string; default: string }>
+  exports: Record<string, { '@tandem/source': string; types: string; default: string }>
   peerDependencies: Record<string, string>
   peerDependenciesMeta: Record<string, { optional?: boolean }>
 }
@@ -23,12 +23,12 @@ describe('@tandem/client editor subpath exports', () => {
     it(`exports ./${editor} from its source and build, with its editor as an optional peer`, () => {
       const entry = pkg.exports[`./${editor}`]
       expect(entry).toEqual({
-        source: `./src/bindings/${editor}.ts`,
+        '@tandem/source': `./src/bindings/${editor}.ts`,
         types: `./dist/bindings/${editor}.d.ts`,
         default: `./dist/bindings/${editor}.js`,
       })
-      expect(existsSync(join(clientDir, entry!.source))).toBe(true)
-      const source = readFileSync(join(clientDir, entry!.source), 'utf8')
+      expect(existsSync(join(clientDir, entry!['@tandem/source']))).toBe(true)
+      const source = readFileSync(join(clientDir, entry!['@tandem/source']), 'utf8')
       for (const peer of peers) {
         expect(source).toContain(`'${peer}`)
         expect(pkg.peerDependencies[peer], peer).toBeDefined()

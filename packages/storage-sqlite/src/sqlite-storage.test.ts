@@ -193,7 +193,7 @@ const CHILD = fileURLToPath(new URL('./test-fixtures/append-until-killed.mjs', i
  * keeps writing. Resolves with the last acknowledged batch the parent read.
  */
 async function appendUntilKilled(file: string, seed: number, killAfter: number): Promise<number> {
-  const child = spawn(process.execPath, ['--conditions=source', CHILD, file, String(seed)], {
+  const child = spawn(process.execPath, ['--conditions=@tandem/source', CHILD, file, String(seed)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

@@ -1,4 +1,4 @@
-// Child process for the kill -9 test: `node --conditions=source append-until-killed.mjs <file> <seed>`.
+// Child process for the kill -9 test: `node --conditions=@tandem/source append-until-killed.mjs <file> <seed>`.
 // Appends batches through the real SqliteStorage (default durability) until it is killed, and
 // prints each batch number only once `append` has resolved: every printed number is acknowledged.
 // Each batch adds `<n>` to the text of two documents in one append; every 25 batches both are

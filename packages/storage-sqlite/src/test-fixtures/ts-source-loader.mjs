@@ -1,7 +1,7 @@
 // Module hooks that let a plain Node 20 child process run this workspace's TypeScript sources, as
 // vitest does: "./x.js" resolves to "./x.ts" when only the source exists (NodeNext imports), and
 // .ts files are transpiled (types stripped) with TypeScript. Start the child with
-// `--conditions=source` so workspace packages resolve to their src/ as well.
+// `--conditions=@tandem/source` so workspace packages resolve to their src/ as well.
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'

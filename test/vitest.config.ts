@@ -1,12 +1,15 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // Paths below are relative to the repository root.
+  root: fileURLToPath(new URL('..', import.meta.url)),
   resolve: {
-    // Workspace packages export their TypeScript sources under the "source" condition, so tests
+    // Workspace packages export their TypeScript sources under the "@tandem/source" condition, so tests
     // run against src/ without a build.
-    conditions: ['source'],
+    conditions: ['@tandem/source'],
   },
-  ssr: { resolve: { conditions: ['source'] } },
+  ssr: { resolve: { conditions: ['@tandem/source'] } },
   test: {
     include: [
       'packages/*/src/**/*.test.ts',

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+
+/**
+ * The benchmark harness (bench/) in its smoke profile: tiny sizes, one repetition, Tandem and the
+ * raw relay only. This checks that the harness works end to end and writes well-formed results with
+ * nonzero counts. It never asserts a timing: CI machines are too noisy for that, and the full
+ * comparison (`pnpm bench`) is where speed is judged.
+ */
+
+const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench')
+const workDir = mkdtempSync(join(tmpdir(), 'tandem-bench-smoke-'))
+afterAll(() => rmSync(workDir, { recursive: true, force: true }))
+
+interface Run {
+  scenario: string
+  variant: string
+  server: string
+  metrics: Record<string, number | null>
+  notes: string[]
+  error?: string
+}
+
+const runSmoke = (out: string): Promise<{ code: number | null; output: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/run.ts', '--profile', 'smoke', '--servers', 'tandem,raw-relay', '--out', out, '--no-report', '--quiet'],
+      { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 150_000)
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      clearTimeout(deadline)
+      resolve({ code, output })
+    })
+  })
+
+describe('benchmark harness (smoke profile)', () => {
+  it('runs every scenario against Tandem and the raw relay and writes well-formed results', async () => {
+    const out = join(workDir, 'smoke.json')
+    const { code, output } = await runSmoke(out)
+    expect(code, output).toBe(0)
+    const results = JSON.parse(readFileSync(out, 'utf8')) as {
+      schema: number
+      finishedAt: string | null
+      machine: { nproc: number; node: string }
+      runs: Run[]
+      summary: Array<{ scenario: string; server: string; metrics: Record<string, number | null> }>
+    }
+    expect(results.schema).toBe(1)
+    expect(results.finishedAt).not.toBeNull()
+    expect(results.machine.nproc).toBeGreaterThan(0)
+
+    const failed = results.runs.filter((run) => run.error !== undefined)
+    expect(failed.map((run) => `${run.scenario} ${run.server}: ${run.error}`)).toEqual([])
+
+    const run = (scenario: string, server: string): Run => {
+      const found = results.runs.find((entry) => entry.scenario === scenario && entry.server === server)
+      if (found === undefined) throw new Error(`no ${scenario} run on ${server}`)
+      return found
+    }
+    const positive = (value: number | null | undefined) => expect(value ?? 0).toBeGreaterThan(0)
+
+    for (const server of ['tandem', 'raw-relay']) {
+      positive(run('S1', server).metrics['samples'])
+      positive(run('S2', server).metrics['updatesPerSec'])
+      expect(Number.isFinite(run('S3', server).metrics['rssPerDocKiB'])).toBe(true)
+      positive(run('S3', server).metrics['documents'])
+      positive(run('S5', server).metrics['connections'])
+      positive(run('S7', server).metrics['ingestPerSec'])
+      // CPU and memory are read from /proc for every run.
+      expect(Number.isFinite(run('S2', server).metrics['serverCpuPct'])).toBe(true)
+      positive(run('S2', server).metrics['serverRssMiB'])
+    }
+    // Only a server that keeps state can serve the big document and presence.
+    positive(run('S4', 'tandem').metrics['stateBytes'])
+    expect(run('S4', 'tandem').notes.join(' ')).not.toMatch(/did not carry/)
+    positive(run('S8', 'tandem').metrics['allAwareMs'])
+    expect(run('S8', 'tandem').metrics['pairsSeenShare']).toBe(1)
+    expect(results.runs.some((entry) => entry.scenario === 'S8' && entry.server === 'raw-relay')).toBe(false)
+    // Medians exist for every scenario that ran.
+    expect(new Set(results.summary.map((row) => row.scenario))).toEqual(new Set(['S1', 'S2', 'S3', 'S4', 'S5', 'S7', 'S8']))
+  }, 180_000)
+})
