@@ -37,6 +37,8 @@ export class RoomAwareness {
   /** Changes since the last flush, sent to every member as one message. */
   private readonly changed = new Set<number>()
   private marks = 0
+  /** Every live state encoded, kept until the next change (joiners during a storm share it). */
+  private encodedSnapshot: Uint8Array | null | undefined = undefined
 
   /**
    * A point in the order of this document's joins and removals. A member joins at a mark; a member
@@ -81,7 +83,7 @@ export class RoomAwareness {
         removedAt: entry.state === REMOVED ? now : 0,
         removedMark: entry.state === REMOVED ? this.mark() : 0,
       })
-      this.changed.add(entry.clientId)
+      this.touch(entry.clientId)
       changed = true
     }
     return changed
@@ -134,13 +136,23 @@ export class RoomAwareness {
     return entries.length === 0 ? null : encodeAwarenessUpdate(entries)
   }
 
-  /** Every live state, as one awareness update (for a joiner or a query), or null when none. */
+  /** Whether `takeChanges()` has anything to give. */
+  get hasChanges(): boolean {
+    return this.changed.size > 0
+  }
+
+  /**
+   * Every live state, as one awareness update (for a joiner or a query), or null when none. The
+   * same bytes are returned until the next change.
+   */
   snapshot(): Uint8Array | null {
+    if (this.encodedSnapshot !== undefined) return this.encodedSnapshot
     const entries: AwarenessEntry[] = []
     for (const [clientId, client] of this.clients) {
       if (client.state !== REMOVED) entries.push({ clientId, clock: client.clock, state: client.state })
     }
-    return entries.length === 0 ? null : encodeAwarenessUpdate(entries)
+    this.encodedSnapshot = entries.length === 0 ? null : encodeAwarenessUpdate(entries)
+    return this.encodedSnapshot
   }
 
   get size(): number {
@@ -149,11 +161,16 @@ export class RoomAwareness {
     return live
   }
 
+  private touch(clientId: number): void {
+    this.changed.add(clientId)
+    this.encodedSnapshot = undefined
+  }
+
   private remove(clientId: number, client: ClientState, now: number): void {
     client.clock += 1
     client.state = REMOVED
     client.removedAt = now
     client.removedMark = this.mark()
-    this.changed.add(clientId)
+    this.touch(clientId)
   }
 }

@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { encodeAwarenessUpdate, decodeAwarenessUpdate, ywebsocket, type TandemError } from '@tandem/protocol'
-import { Room, type RoomHost } from './room.js'
+import { AWARENESS_INTERVAL_MS, Room, type RoomHost } from './room.js'
 import type { Outbound, RoomMember } from './room-member.js'
 
 const fakeHost = () => {
+  // A clock the test moves by hand, so awareness throttling (AWARENESS_INTERVAL_MS) is deterministic.
+  const clock = { time: 1_000_000 }
   const persisted: Uint8Array[] = []
   const commits: Array<() => void> = []
   const host: RoomHost = {
@@ -14,9 +16,9 @@ const fakeHost = () => {
     vacated() {},
     discard() {},
     roomLimits: { maxDocumentBytes: 1e9, maxPendingBytes: 1e9 },
-    now: () => Date.now(),
+    now: () => clock.time,
   }
-  return { host, persisted, commits }
+  return { host, persisted, commits, clock }
 }
 
 let nextId = 1
@@ -70,7 +72,7 @@ describe('Room', () => {
     // b echoes a's last presence (y-websocket re-sends every change it hears), but the echo lands
     // after a left. The awareness drops it as stale; it must not make b the owner of a's ID either,
     // or a, reconnecting with the same doc, could neither show its presence nor write.
-    const { host } = fakeHost()
+    const { host, clock } = fakeHost()
     const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
     const a = member()
     const b = member()
@@ -83,6 +85,7 @@ describe('Room', () => {
     room.receiveAwareness(b.m, decodeAwarenessUpdate(encodeAwarenessUpdate([state(3, 'a')])))
     room.flush()
     room.deliver()
+    clock.time += AWARENESS_INTERVAL_MS
 
     const back = member()
     room.join(back.m)
@@ -117,5 +120,59 @@ describe('Room', () => {
     expect(syncUpdates(a.sent)).toHaveLength(0)
     for (const commit of commits) commit()
     expect(a.acks).toEqual([2])
+  })
+
+  describe('awareness throttling', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    const awarenessSent = (sent: readonly Outbound[]) =>
+      sent.map((m) => ywebsocket.decodeMessage(m.inner)).flatMap((m) => (m.type === 'awareness' ? decodeAwarenessUpdate(m.update) : []))
+
+    it('sends a change after a quiet spell at once, and coalesces a burst into one trailing message', () => {
+      vi.useFakeTimers()
+      const { host, clock } = fakeHost()
+      const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+      const a = member()
+      const b = member()
+      room.join(a.m)
+      room.join(b.m)
+      const entry = (clientId: number, clock: number) => ({ clientId, clock, state: JSON.stringify({ clock }) })
+      const announce = (entries: ReturnType<typeof entry>[]) => {
+        room.receiveAwareness(a.m, entries)
+        room.flush()
+        room.deliver()
+      }
+      announce([entry(7, 1)])
+      expect(awarenessSent(b.sent)).toEqual([entry(7, 1)])
+      // Two more changes inside the interval: nothing yet...
+      announce([entry(7, 2)])
+      announce([entry(7, 3), entry(8, 1)])
+      expect(awarenessSent(b.sent)).toHaveLength(1)
+      // ...then one message with the latest state of each client.
+      clock.time += AWARENESS_INTERVAL_MS
+      vi.advanceTimersByTime(AWARENESS_INTERVAL_MS)
+      const sent = b.sent.filter((m) => ywebsocket.decodeMessage(m.inner).type === 'awareness')
+      expect(sent).toHaveLength(2)
+      expect(awarenessSent(b.sent).slice(1)).toEqual([entry(7, 3), entry(8, 1)])
+      room.destroy()
+    })
+
+    it('gives joiners during a storm the same encoded snapshot', () => {
+      const { host } = fakeHost()
+      const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+      const a = member()
+      room.join(a.m)
+      room.receiveAwareness(a.m, [{ clientId: 1, clock: 1, state: '{}' }])
+      const b = member()
+      const c = member()
+      room.join(b.m)
+      room.join(c.m)
+      const last = (sent: Outbound[]) => sent.at(-1)
+      expect(last(b.sent)).toBe(last(c.sent))
+      expect(awarenessSent(c.sent)).toEqual([{ clientId: 1, clock: 1, state: '{}' }])
+      room.destroy()
+    })
   })
 })

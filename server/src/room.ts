@@ -54,6 +54,13 @@ export const STORAGE_ORIGIN = Symbol('storage')
 const EMPTY_STATE_VECTOR = new Uint8Array([0])
 
 /**
+ * Awareness changes go out at most this often per document. Each broadcast is one write per
+ * member, so when 2,000 clients join within a second (each announcing itself) one message per tick
+ * would cost millions of socket writes; a change after a quiet spell still goes out at the next tick.
+ */
+export const AWARENESS_INTERVAL_MS = 40
+
+/**
  * One loaded document: its Y.Doc, its awareness and its members.
  *
  * Inbound updates are queued and applied at the end of the tick, one transaction per sending
@@ -82,6 +89,11 @@ export class Room {
   /** Updates in the log since the last snapshot (drives compaction). */
   logLength: number
   private flushScheduled = false
+  /** Trailing awareness broadcast, while one went out less than AWARENESS_INTERVAL_MS ago. */
+  private awarenessTimer: NodeJS.Timeout | null = null
+  private lastAwarenessAt = Number.NEGATIVE_INFINITY
+  /** `awareness.snapshot()` as a message, reused (framing included) until the snapshot changes. */
+  private present: { snapshot: Uint8Array; message: Outbound } | null = null
 
   constructor(
     readonly name: string,
@@ -111,8 +123,7 @@ export class Room {
     // The value is the member's join mark (see RoomAwareness.mark), not a time.
     this.members.set(member, this.awareness.mark())
     member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.doc) }) })
-    const present = this.awareness.snapshot()
-    if (present !== null) member.send({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: present }) })
+    this.sendPresent(member)
   }
 
   leave(member: RoomMember): void {
@@ -174,8 +185,7 @@ export class Room {
   }
 
   queryAwareness(member: RoomMember): void {
-    const present = this.awareness.snapshot()
-    if (present !== null) member.send({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: present }) })
+    this.sendPresent(member)
   }
 
   /** Drops awareness states not renewed since `before`. */
@@ -194,17 +204,46 @@ export class Room {
 
   /**
    * End of tick, second half, after the group commit has started (with SQLite: has finished):
-   * send the queued update broadcasts, then this tick's awareness changes as one message.
+   * send the queued update broadcasts, then the awareness changes as one message (at most one
+   * every AWARENESS_INTERVAL_MS).
    */
   deliver(): void {
     const outbox = this.outbox
     this.outbox = []
     for (let i = 0; i < outbox.length; i++) this.broadcast(outbox[i]!.message, outbox[i]!.except, outbox, i)
+    if (!this.awareness.hasChanges || this.awarenessTimer !== null) return
+    const wait = this.lastAwarenessAt + AWARENESS_INTERVAL_MS - this.host.now()
+    if (wait <= 0) {
+      this.broadcastAwareness()
+      return
+    }
+    this.awarenessTimer = setTimeout(() => {
+      this.awarenessTimer = null
+      this.broadcastAwareness()
+    }, wait)
+  }
+
+  private broadcastAwareness(): void {
     const changes = this.awareness.takeChanges()
-    if (changes !== null) this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: changes }) }, null)
+    if (changes === null) return
+    this.lastAwarenessAt = this.host.now()
+    this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: changes }) }, null)
+  }
+
+  /** Everyone's presence, to one member (a joiner, a query, a resync). */
+  private sendPresent(member: RoomMember): void {
+    const snapshot = this.awareness.snapshot()
+    if (snapshot === null) return
+    if (this.present?.snapshot !== snapshot) {
+      this.present = { snapshot, message: { inner: ywebsocket.encodeMessage({ type: 'awareness', update: snapshot }) } }
+    }
+    member.send(this.present.message)
   }
 
   destroy(): void {
+    if (this.awarenessTimer !== null) clearTimeout(this.awarenessTimer)
+    this.awarenessTimer = null
+    this.present = null
     this.doc.off('update', this.onDocumentUpdate)
     this.doc.destroy()
     this.members.clear()
@@ -290,8 +329,7 @@ export class Room {
     this.behind.delete(member)
     const update = Y.mergeUpdates([...behind.missed, Y.encodeStateAsUpdate(this.doc, behind.stateVector)])
     member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) })
-    const present = this.awareness.snapshot()
-    if (present !== null) member.send({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: present }) })
+    this.sendPresent(member)
   }
 
   /**
