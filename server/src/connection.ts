@@ -26,7 +26,7 @@ const DRAIN_POLL_MS = 20
  */
 export class Connection {
   readonly id = nextConnectionId++
-  readonly logger: Logger
+  private childLogger: Logger | null = null
   /** Set by every pong; the heartbeat terminates a connection that stays silent for a whole round. */
   alive = true
   lastSentAt = Date.now()
@@ -40,10 +40,9 @@ export class Connection {
   constructor(
     readonly socket: WebSocket,
     readonly ip: string,
-    logger: Logger,
+    private readonly parentLogger: Logger,
     private readonly policy: ConnectionPolicy = {},
   ) {
-    this.logger = logger.child({ conn: this.id })
     this.rates = policy.rates === undefined ? null : new RateLimiter(policy.rates)
     this.highWater = policy.sendBufferHighWaterBytes ?? Number.POSITIVE_INFINITY
     // Registered before any dialect session's listener, so a message over the rate closes the
@@ -65,6 +64,15 @@ export class Connection {
       this.policy.metrics?.rejected(error.code ?? 'SOCKET_ERROR')
       this.logger.info({ code: error.code, reason: error.message }, 'connection error')
     })
+  }
+
+  /**
+   * A child logger carrying `conn`, made on first use: most connections never log a line, and at
+   * 10,000 idle connections every object kept per connection shows in the server's memory.
+   */
+  get logger(): Logger {
+    this.childLogger ??= this.parentLogger.child({ conn: this.id })
+    return this.childLogger
   }
 
   get open(): boolean {
