@@ -25,6 +25,11 @@ export const configSchema = z.object({
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** Awareness states not renewed for this long are removed (clients renew every 15 s). */
   awarenessTimeoutMs: z.coerce.number().int().min(1_000).default(30_000),
+  /**
+   * A loaded document with no write for this long (plus 100 ms per KB of state) keeps only its
+   * encoded state, not a Y.Doc; the next write rebuilds it. 0 keeps every Y.Doc.
+   */
+  hibernateAfterMs: z.coerce.number().int().min(0).default(1_000),
   /** A directory served as static files at `/` (the built playground); nothing is served when unset. */
   playgroundDir: z.string().min(1).optional(),
   /** Deadline for a graceful shutdown before the process exits anyway. */

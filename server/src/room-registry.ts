@@ -11,6 +11,8 @@ export interface RoomRegistryOptions {
   readonly roomIdleMs: number
   readonly compactAfterUpdates: number
   readonly awarenessTimeoutMs: number
+  /** A room quiet this long (plus 100 ms per KB of state) drops its Y.Doc (Room.hibernate); 0: never. */
+  readonly hibernateAfterMs?: number
   /** Per-document limits; defaults: 64 MiB documents, 1 MiB pending. */
   readonly roomLimits?: RoomLimits
   /** Documents loaded at once; a join beyond it is refused with TOO_MANY_DOCUMENTS. */
@@ -30,6 +32,7 @@ export class RoomRegistry implements RoomHost {
   private flushQueued = false
   private readonly persistence: PersistenceQueue
   private readonly awarenessSweep: NodeJS.Timeout
+  private readonly hibernationSweep: NodeJS.Timeout | null
   readonly roomLimits: RoomLimits
 
   constructor(private readonly options: RoomRegistryOptions) {
@@ -41,6 +44,14 @@ export class RoomRegistry implements RoomHost {
       for (const room of this.rooms.values()) room.expireAwareness(before)
     }, Math.min(5_000, options.awarenessTimeoutMs / 3))
     this.awarenessSweep.unref()
+    const hibernateAfterMs = options.hibernateAfterMs ?? 0
+    this.hibernationSweep =
+      hibernateAfterMs > 0
+        ? setInterval(() => {
+            for (const room of this.rooms.values()) room.hibernate(hibernateAfterMs)
+          }, Math.min(1_000, hibernateAfterMs))
+        : null
+    this.hibernationSweep?.unref()
   }
 
   get size(): number {
@@ -137,6 +148,7 @@ export class RoomRegistry implements RoomHost {
   /** Stores what is pending, unloads every room and stops timers. The storage stays open. */
   async close(): Promise<void> {
     clearInterval(this.awarenessSweep)
+    if (this.hibernationSweep !== null) clearInterval(this.hibernationSweep)
     await Promise.allSettled(this.loading.values())
     await this.settle()
     await Promise.allSettled(this.compacting.values())

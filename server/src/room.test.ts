@@ -175,4 +175,65 @@ describe('Room', () => {
       room.destroy()
     })
   })
+
+  describe('hibernation', () => {
+    const step2 = (sent: readonly Outbound[]) =>
+      sent.map((m) => ywebsocket.decodeMessage(m.inner)).filter((m) => m.type === 'sync-step2')
+
+    it('serves a document stored as one piece without building a Y.Doc, and wakes on the first write', () => {
+      const stored = edit('stored text')
+      const { host, persisted } = fakeHost()
+      const room = new Room('doc', { snapshot: stored, updates: [], lastSeq: 1 }, host)
+      expect(room.hibernating).toBe(true)
+      const reader = member()
+      room.join(reader.m)
+      room.syncStep1(reader.m, Y.encodeStateVector(new Y.Doc()))
+      expect(room.hibernating).toBe(true)
+      const copy = new Y.Doc()
+      const [answer] = step2(reader.sent)
+      Y.applyUpdate(copy, (answer as { update: Uint8Array }).update)
+      expect(copy.getText('text').toString()).toBe('stored text')
+      // The greeting's state vector is the stored one, so the client sends exactly what we lack.
+      const greeting = ywebsocket.decodeMessage(reader.sent[0]!.inner)
+      expect(greeting).toEqual({ type: 'sync-step1', stateVector: Y.encodeStateVectorFromUpdate(stored) })
+
+      const writer = member()
+      room.join(writer.m)
+      copy.getText('text').insert(0, '» ')
+      room.receiveUpdate(writer.m, Y.encodeStateAsUpdate(copy, Y.encodeStateVectorFromUpdate(stored)))
+      room.flush()
+      room.deliver()
+      expect(room.hibernating).toBe(false)
+      expect(room.doc.getText('text').toString()).toBe('» stored text')
+      expect(persisted).toHaveLength(1)
+      expect(syncUpdates(reader.sent)).toHaveLength(1)
+      room.destroy()
+    })
+
+    it('drops the Y.Doc of a quiet document, the longer the bigger it is, and keeps serving it', () => {
+      const { host, clock } = fakeHost()
+      const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+      const a = member()
+      room.join(a.m)
+      room.receiveUpdate(a.m, edit('x'.repeat(20_000)))
+      room.flush()
+      room.deliver()
+      expect(room.hibernate(1_000)).toBe(false)
+      clock.time += 1_000
+      // 20 KB of state asks for about 2 s more of quiet.
+      expect(room.hibernate(1_000)).toBe(false)
+      clock.time += 2_100
+      expect(room.hibernate(1_000)).toBe(true)
+      expect(room.hibernating).toBe(true)
+
+      const late = member()
+      room.join(late.m)
+      room.syncStep1(late.m, new Uint8Array([0]))
+      const copy = new Y.Doc()
+      Y.applyUpdate(copy, (step2(late.sent)[0] as { update: Uint8Array }).update)
+      expect(copy.getText('text').length).toBe(20_000)
+      expect(room.hibernating).toBe(true)
+      room.destroy()
+    })
+  })
 })

@@ -72,6 +72,7 @@ export class TandemServer {
       roomIdleMs: config.roomIdleMs,
       compactAfterUpdates: config.compactAfterUpdates,
       awarenessTimeoutMs: config.awarenessTimeoutMs,
+      hibernateAfterMs: config.hibernateAfterMs,
       roomLimits: config.limits,
       maxDocuments: config.limits.maxDocuments,
     })

@@ -7,6 +7,8 @@ import { TandemError } from '@tandem/protocol'
  */
 export interface UpdateShape {
   readonly ranges: readonly number[]
+  /** How many delete ranges its delete set holds. */
+  readonly deletes: number
   /** Bytes of the update (for size accounting). */
   readonly bytes: number
 }
@@ -33,7 +35,7 @@ export const validateUpdate = (update: Uint8Array): UpdateShape => {
   const scanner = new UpdateScanner(update)
   try {
     const ranges = scanner.scan()
-    return { ranges, bytes: update.byteLength }
+    return { ranges, deletes: scanner.deletes, bytes: update.byteLength }
   } catch (error) {
     if (error instanceof TandemError) throw error
     // A RangeError from a pathological nesting depth or similar: still a refusal, never a crash.
@@ -54,6 +56,8 @@ const invalid = (detail: string): TandemError => new TandemError('INVALID_UPDATE
 
 class UpdateScanner {
   private pos = 0
+  /** Delete ranges seen by `scan()`. */
+  deletes = 0
   /** Where the last string's bytes started (its end is `pos`). */
   private stringStart = 0
 
@@ -151,6 +155,7 @@ class UpdateScanner {
     for (let c = 0; c < clients; c++) {
       this.uint()
       const deletes = this.count('deletes')
+      this.deletes += deletes
       for (let d = 0; d < deletes; d++) {
         const clock = this.uint()
         const length = this.uint()
