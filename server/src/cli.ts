@@ -26,6 +26,7 @@ program
   .addOption(new Option('--durability <level>', 'full | normal | off').env('TANDEM_DURABILITY'))
   .addOption(new Option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent').env('LOG_LEVEL'))
   .addOption(new Option('--room-idle-ms <ms>', 'unload a document this long after its last client left').env('TANDEM_ROOM_IDLE_MS'))
+  .addOption(new Option('--hibernate-after-ms <ms>', 'keep only the encoded state of a document quiet this long (0: never)').env('TANDEM_HIBERNATE_AFTER_MS'))
   .addOption(new Option('--heartbeat-ms <ms>', 'ping interval; a peer silent for a whole interval is dropped').env('TANDEM_HEARTBEAT_MS'))
   .addOption(new Option('--max-message-bytes <bytes>', 'largest WebSocket message accepted').env('TANDEM_MAX_MESSAGE_BYTES'))
   .addOption(new Option('--playground <dir>', 'serve this directory at / (default: the built playground, when present)').env('TANDEM_PLAYGROUND_DIR'))
@@ -49,6 +50,7 @@ program
         durability: flags.durability as ServerConfigInput['durability'],
         logLevel: flags.logLevel as ServerConfigInput['logLevel'],
         roomIdleMs: flags.roomIdleMs,
+        hibernateAfterMs: flags.hibernateAfterMs,
         heartbeatMs: flags.heartbeatMs,
         playgroundDir: flags.playground ?? builtPlayground(),
         allowedOrigins: flags.allowedOrigins,
