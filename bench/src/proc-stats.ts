@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs'
+
+/**
+ * CPU time and memory of another process, read from /proc (Linux). CPU is user + system time of
+ * every thread of the process (GC and libuv threads included), in seconds.
+ */
+export interface ProcSample {
+  readonly atMs: number
+  readonly cpuSeconds: number
+  readonly rssBytes: number
+  readonly peakRssBytes: number
+}
+
+let ticksPerSecond = 100 // CLK_TCK; 100 on every Linux this runs on
+
+export const setTicksPerSecond = (ticks: number): void => {
+  ticksPerSecond = ticks
+}
+
+export const sampleProcess = (pid: number): ProcSample | null => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name is in parentheses and may contain spaces: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const utime = Number(fields[11])
+    const stime = Number(fields[12])
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return {
+      atMs: performance.now(),
+      cpuSeconds: (utime + stime) / ticksPerSecond,
+      rssBytes: kibField(status, 'VmRSS') * 1024,
+      peakRssBytes: kibField(status, 'VmHWM') * 1024,
+    }
+  } catch {
+    return null
+  }
+}
+
+const kibField = (status: string, name: string): number => {
+  const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)
+  return match === null ? NaN : Number(match[1])
+}
+
+/** CPU use between two samples as a share of one core (1.0 = one core busy the whole time). */
+export const cpuShare = (from: ProcSample, to: ProcSample): number => {
+  const wallSeconds = (to.atMs - from.atMs) / 1000
+  return wallSeconds > 0 ? (to.cpuSeconds - from.cpuSeconds) / wallSeconds : NaN
+}
+
+/** CPU seconds the whole machine spent busy (every CPU, every process), from /proc/stat. */
+export const machineBusySeconds = (): number => {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+  const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number)
+  void idle
+  void iowait
+  return (user! + nice! + system! + irq! + softirq! + steal!) / ticksPerSecond
+}
+
+export interface PhaseUse {
+  /** CPU share of the tracked processes, summed (1.0 = one core). */
+  readonly cpuShare: number
+  readonly cpuSeconds: number
+  readonly rssBytes: number
+  readonly peakRssBytes: number
+  readonly wallSeconds: number
+  /** Busy CPU seconds of the whole machine over the phase. */
+  readonly machineBusySeconds: number
+}
+
+/** Tracks a set of processes across one measured phase. */
+export class PhaseMeter {
+  private starts = new Map<number, ProcSample>()
+  private machineStart = 0
+  constructor(private readonly pids: readonly number[]) {}
+
+  start(): void {
+    this.machineStart = machineBusySeconds()
+    this.starts = new Map()
+    for (const pid of this.pids) {
+      const sample = sampleProcess(pid)
+      if (sample !== null) this.starts.set(pid, sample)
+    }
+  }
+
+  /** CPU share (sum over the processes) and CPU seconds since `start()`, and the current total RSS. */
+  stop(): PhaseUse {
+    let share = 0
+    let seconds = 0
+    let rss = 0
+    let peak = 0
+    let wall = 0
+    for (const pid of this.pids) {
+      const start = this.starts.get(pid)
+      const end = sampleProcess(pid)
+      if (start === undefined || end === null) continue
+      share += cpuShare(start, end)
+      seconds += end.cpuSeconds - start.cpuSeconds
+      rss += end.rssBytes
+      peak += end.peakRssBytes
+      wall = Math.max(wall, (end.atMs - start.atMs) / 1000)
+    }
+    return { cpuShare: share, cpuSeconds: seconds, rssBytes: rss, peakRssBytes: peak, wallSeconds: wall, machineBusySeconds: machineBusySeconds() - this.machineStart }
+  }
+}

@@ -1,0 +1,83 @@
+import type { ScenarioId } from './scenario.js'
+
+/** Sizes and durations of one benchmark run. `full` is the comparison; `smoke` checks the harness works. */
+export interface Profile {
+  readonly name: string
+  readonly reps: number
+  readonly workers: number
+  /** Which servers each scenario runs against (ids from server-process.ts). */
+  readonly servers: Readonly<Record<Exclude<ScenarioId, 'S6'>, readonly string[]>>
+  /** S6 pairs: [storage on, storage off] of one server. */
+  readonly durabilityPairs: ReadonlyArray<readonly [string, string]>
+  readonly s1: { readonly clients: readonly number[]; readonly rate: number; readonly seconds: number; readonly warmupSeconds: number; readonly editLength: number }
+  readonly s2: {
+    readonly writers: number
+    readonly readers: number
+    readonly seconds: number
+    readonly warmupSeconds: number
+    readonly window: number
+    readonly editLength: number
+  }
+  readonly s3: { readonly documents: number; readonly chunks: number; readonly chunkLength: number; readonly concurrency: number; readonly idleSeconds: number }
+  readonly s4: { readonly operations: number; readonly warmFetches: number }
+  readonly s5: { readonly connections: number; readonly perDocument: number; readonly concurrency: number; readonly idleSeconds: number }
+  readonly s7: { readonly operations: number; readonly highWaterBytes: number; readonly timeoutMs: number }
+  readonly s8: { readonly clients: readonly number[]; readonly concurrency: number; readonly timeoutMs: number }
+}
+
+const MAIN = ['tandem', 'tandem-memory', 'y-websocket', 'hocuspocus', 'raw-relay'] as const
+
+export const TRACE_SEED = 7
+
+export const profiles: Record<string, Profile> = {
+  full: {
+    name: 'full',
+    reps: 3,
+    workers: 2,
+    servers: {
+      S1: MAIN,
+      // S2 also runs on each peer's other storage setting, for S6.
+      S2: [...MAIN, 'tandem-normal', 'y-websocket-leveldb', 'hocuspocus-memory'],
+      S3: MAIN,
+      S4: ['tandem', 'tandem-memory', 'y-websocket', 'y-websocket-leveldb', 'hocuspocus'],
+      S5: MAIN,
+      S7: MAIN,
+      S8: MAIN,
+    },
+    durabilityPairs: [
+      ['tandem', 'tandem-memory'],
+      ['tandem-normal', 'tandem-memory'],
+      ['hocuspocus', 'hocuspocus-memory'],
+      ['y-websocket-leveldb', 'y-websocket'],
+    ],
+    s1: { clients: [50, 200], rate: 100, seconds: 4, warmupSeconds: 0.5, editLength: 24 },
+    s2: { writers: 10, readers: 10, seconds: 4, warmupSeconds: 1, window: 64, editLength: 24 },
+    s3: { documents: 2000, chunks: 20, chunkLength: 100, concurrency: 100, idleSeconds: 2 },
+    s4: { operations: 100_000, warmFetches: 5 },
+    s5: { connections: 10_000, perDocument: 100, concurrency: 200, idleSeconds: 2 },
+    s7: { operations: 100_000, highWaterBytes: 256 * 1024, timeoutMs: 120_000 },
+    s8: { clients: [500, 1000, 2000], concurrency: 100, timeoutMs: 30_000 },
+  },
+  smoke: {
+    name: 'smoke',
+    reps: 1,
+    workers: 2,
+    servers: {
+      S1: ['tandem', 'raw-relay'],
+      S2: ['tandem', 'raw-relay'],
+      S3: ['tandem', 'raw-relay'],
+      S4: ['tandem'],
+      S5: ['tandem', 'raw-relay'],
+      S7: ['tandem', 'raw-relay'],
+      S8: ['tandem', 'raw-relay'],
+    },
+    durabilityPairs: [],
+    s1: { clients: [10], rate: 100, seconds: 0.5, warmupSeconds: 0.1, editLength: 24 },
+    s2: { writers: 2, readers: 2, seconds: 0.5, warmupSeconds: 0.1, window: 16, editLength: 24 },
+    s3: { documents: 40, chunks: 4, chunkLength: 100, concurrency: 20, idleSeconds: 0 },
+    s4: { operations: 2_000, warmFetches: 2 },
+    s5: { connections: 100, perDocument: 25, concurrency: 50, idleSeconds: 0 },
+    s7: { operations: 2_000, highWaterBytes: 64 * 1024, timeoutMs: 20_000 },
+    s8: { clients: [20], concurrency: 20, timeoutMs: 10_000 },
+  },
+}

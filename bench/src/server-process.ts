@@ -1,0 +1,277 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Dialect } from './wire.js'
+import { sampleProcess, type ProcSample } from './proc-stats.js'
+
+export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
+export const REPO_DIR = dirname(BENCH_DIR)
+const TANDEM_CLI = join(REPO_DIR, 'server', 'dist', 'cli.js')
+
+/** How one server under test is started and what it can do. */
+export interface ServerSpec {
+  readonly id: string
+  readonly label: string
+  readonly family: 'tandem' | 'y-websocket' | 'hocuspocus' | 'raw-relay'
+  /** The dialect the load generator speaks to it. */
+  readonly dialect: Dialect
+  /** `durable`: commits before it acknowledges (or before a restart); `debounced`: stores later; `none`. */
+  readonly storage: 'durable' | 'debounced' | 'none'
+  /** Keeps documents across a graceful restart (S4 cold sync). */
+  readonly persistent: boolean
+  /** Keeps a document's state at all (the raw relay does not). */
+  readonly stateful: boolean
+  /** Sends an acknowledgement per accepted update (multiplexed SyncStatus). */
+  readonly acknowledges: boolean
+  readonly version: string
+  /** Process to run: `[executable, ...arguments]`. */
+  command(port: number, dataDir: string, options: LaunchOptions): string[]
+}
+
+export interface LaunchOptions {
+  /** Write a V8 CPU profile into this directory when the process exits (Tandem only). */
+  readonly cpuProfDir?: string
+}
+
+const packageVersion = (name: string): string => {
+  try {
+    const path = join(BENCH_DIR, 'node_modules', name, 'package.json')
+    return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+const tandemVersion = (): string => {
+  let version = 'unknown'
+  try {
+    version = (JSON.parse(readFileSync(join(REPO_DIR, 'server', 'package.json'), 'utf8')) as { version: string }).version
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_DIR, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server', 'packages'], { cwd: REPO_DIR, encoding: 'utf8' }).trim() !== ''
+    version += ` (${commit}${dirty ? '+uncommitted' : ''})`
+  } catch {
+    // not a git checkout: the package version alone
+  }
+  return version
+}
+
+const peer = (script: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(BENCH_DIR, 'servers', script), ...args]
+
+const tandem = (id: string, label: string, extra: string[], storage: ServerSpec['storage']): ServerSpec => ({
+  id,
+  label,
+  family: 'tandem',
+  dialect: 'y-websocket',
+  storage,
+  persistent: storage === 'durable',
+  stateful: true,
+  acknowledges: false, // in the y-websocket dialect; S7 switches to the multiplexed one when the server has it
+  version: tandemVersion(),
+  // servers/tandem.ts composes the server like `tandem serve` but lifts the rate and connection
+  // limits (see there); `tandem-cli` below is the CLI itself.
+  command: (port, dataDir, options) => [
+    process.execPath,
+    ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]),
+    '--import', 'tsx',
+    join(BENCH_DIR, 'servers', 'tandem.ts'),
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--data', dataDir,
+    '--log-level', 'warn',
+    ...extra,
+  ],
+})
+
+/** `tandem serve` itself, with the limits its flags can lift; its rate limit (500 messages/s per connection) stays. */
+const tandemCli = (): ServerSpec => ({
+  ...tandem('tandem-cli', 'Tandem CLI (default rate limit)', [], 'durable'),
+  command: (port, dataDir, options) => [
+    process.execPath,
+    ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]),
+    TANDEM_CLI,
+    'serve',
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--data', dataDir,
+    '--log-level', 'warn',
+    '--max-connections', '100000',
+    '--max-connections-per-ip', '100000',
+    '--max-documents', '100000',
+  ],
+})
+
+/** Every server the harness knows, by id. */
+export const serverSpecs = (): Map<string, ServerSpec> => {
+  const ywsVersion = `@y/websocket-server ${packageVersion('@y/websocket-server')}`
+  const hpVersion = `@hocuspocus/server ${packageVersion('@hocuspocus/server')}`
+  const specs: ServerSpec[] = [
+    tandem('tandem', 'Tandem (SQLite, durability full)', [], 'durable'),
+    tandem('tandem-normal', 'Tandem (SQLite, durability normal)', ['--durability', 'normal'], 'durable'),
+    tandem('tandem-memory', 'Tandem (storage off)', ['--storage', 'memory'], 'none'),
+    tandemCli(),
+    {
+      id: 'y-websocket',
+      label: 'y-websocket server (no persistence)',
+      family: 'y-websocket',
+      dialect: 'y-websocket',
+      storage: 'none',
+      persistent: false,
+      stateful: true,
+      acknowledges: false,
+      version: ywsVersion,
+      command: (port) => peer('y-websocket.ts', '--host', '127.0.0.1', '--port', String(port)),
+    },
+    {
+      id: 'y-websocket-leveldb',
+      label: 'y-websocket server (LevelDB)',
+      family: 'y-websocket',
+      dialect: 'y-websocket',
+      storage: 'debounced',
+      persistent: true,
+      stateful: true,
+      acknowledges: false,
+      version: ywsVersion,
+      command: (port, dataDir) => peer('y-websocket.ts', '--host', '127.0.0.1', '--port', String(port), '--persistence', join(dataDir, 'leveldb')),
+    },
+    {
+      id: 'hocuspocus',
+      label: 'Hocuspocus (SQLite extension)',
+      family: 'hocuspocus',
+      dialect: 'multiplexed',
+      storage: 'debounced',
+      persistent: true,
+      stateful: true,
+      acknowledges: true,
+      version: hpVersion,
+      command: (port, dataDir) => peer('hocuspocus.ts', '--host', '127.0.0.1', '--port', String(port), '--storage', 'sqlite', '--data', dataDir),
+    },
+    {
+      id: 'hocuspocus-memory',
+      label: 'Hocuspocus (no persistence)',
+      family: 'hocuspocus',
+      dialect: 'multiplexed',
+      storage: 'none',
+      persistent: false,
+      stateful: true,
+      acknowledges: true,
+      version: hpVersion,
+      command: (port) => peer('hocuspocus.ts', '--host', '127.0.0.1', '--port', String(port), '--storage', 'memory'),
+    },
+    {
+      id: 'raw-relay',
+      label: 'raw ws relay (ceiling)',
+      family: 'raw-relay',
+      dialect: 'y-websocket',
+      storage: 'none',
+      persistent: false,
+      stateful: false,
+      acknowledges: false,
+      version: `ws ${packageVersion('ws')}`,
+      command: (port) => peer('raw-relay.ts', '--host', '127.0.0.1', '--port', String(port)),
+    },
+  ]
+  return new Map(specs.map((spec) => [spec.id, spec]))
+}
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+/** A server process under test. */
+export class RunningServer {
+  private exited: Promise<number | null>
+  private exitCode: number | null | undefined = undefined
+
+  private constructor(
+    readonly spec: ServerSpec,
+    readonly child: ChildProcess,
+    readonly port: number,
+    readonly dataDir: string,
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal === null ? null : -1)
+        resolve(this.exitCode)
+      })
+    })
+  }
+
+  get pid(): number {
+    return this.child.pid!
+  }
+
+  get base(): string {
+    return `ws://127.0.0.1:${this.port}`
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined
+  }
+
+  sample(): ProcSample {
+    const sample = sampleProcess(this.pid)
+    if (sample === null) throw new Error(`${this.spec.id} (pid ${this.pid}) is gone; see ${this.logFile}`)
+    return sample
+  }
+
+  /**
+   * Starts `spec` on a free port of 127.0.0.1 and waits until it answers HTTP (`/readyz`). With
+   * `cpuSet`, the process runs on those CPUs only (taskset), away from the load generator.
+   */
+  static async start(
+    spec: ServerSpec,
+    options: { dataDir?: string; cpuSet?: string; logDir: string; launch?: LaunchOptions; readyTimeoutMs?: number },
+  ): Promise<RunningServer> {
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `tandem-bench-${spec.id}-`))
+    const port = await freePort()
+    const argv = spec.command(port, dataDir, options.launch ?? {})
+    const full = options.cpuSet === undefined ? argv : ['taskset', '-c', options.cpuSet, ...argv]
+    const logFile = join(options.logDir, `${spec.id}-${port}.log`)
+    const log = createWriteStream(logFile)
+    const child = spawn(full[0]!, full.slice(1), { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } })
+    child.stdout!.pipe(log)
+    child.stderr!.pipe(log)
+    const server = new RunningServer(spec, child, port, dataDir, logFile)
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000)
+    for (;;) {
+      if (!server.running) throw new Error(`${spec.id} exited during start-up; see ${logFile}`)
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1_000) })
+        await response.arrayBuffer()
+        if (response.status === 200) return server
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await server.stop()
+        throw new Error(`${spec.id} not ready within ${options.readyTimeoutMs ?? 20_000} ms; see ${logFile}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  /** SIGTERM (graceful: stores flush), then SIGKILL after `timeoutMs`. Resolves with the exit code. */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (!this.running) return this.exitCode ?? null
+    this.child.kill('SIGTERM')
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs)
+    const code = await this.exited
+    clearTimeout(killer)
+    return code
+  }
+
+  removeData(): void {
+    rmSync(this.dataDir, { recursive: true, force: true })
+  }
+}
