@@ -97,6 +97,9 @@ export class Room {
   private encodedState: Uint8Array | null = null
   /** Updates in the log since the last snapshot (drives compaction). */
   logLength: number
+  /** Bytes of those updates, and of the snapshot they follow (compaction weighs one against the other). */
+  logBytes: number
+  snapshotBytes: number
   private flushScheduled = false
   /** Trailing awareness broadcast, while one went out less than AWARENESS_INTERVAL_MS ago. */
   private awarenessTimer: NodeJS.Timeout | null = null
@@ -111,6 +114,8 @@ export class Room {
   ) {
     this.lastWriteAt = host.now()
     this.logLength = stored.updates.length
+    this.logBytes = stored.updates.reduce((sum, update) => sum + update.byteLength, 0)
+    this.snapshotBytes = stored.snapshot?.byteLength ?? 0
     this.approximateBytes = (stored.snapshot?.byteLength ?? 0) + stored.updates.reduce((sum, update) => sum + update.byteLength, 0)
     // A document stored as one piece (a snapshot, or a single update) is served as stored: readers
     // get it without a Y.Doc being built, and the first write wakes it. Several pieces are folded
@@ -375,6 +380,7 @@ export class Room {
     if (origin !== null && origin === this.failedOrigin) return
     this.encodedState = null
     this.logLength++
+    this.logBytes += update.byteLength
     this.approximateBytes += update.byteLength
     this.host.persist(this, update)
     this.outbox.push({ message: { inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except: origin, update })

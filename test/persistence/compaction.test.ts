@@ -39,13 +39,15 @@ describe('compaction', () => {
     }
     const expected = content(writer.doc)
     const storage = tandem.storage
-    // Everything is stored once the server has broadcast nothing pending: wait for the fold.
+    // Everything is stored once the server has broadcast nothing pending: wait for the fold. The
+    // server folds once the log holds `compactAfterUpdates` updates and weighs as much as the
+    // snapshot (RoomRegistry.needsCompaction), so what stays in the log is a fraction of the 300.
     const stats = await eventuallyAsync(async () => {
       const s = await storage.stats('folded')
-      return s.snapshotBytes > 0 && s.updates < 20 ? s : undefined
+      return s.snapshotBytes > 0 && s.updateBytes <= s.snapshotBytes + 1024 ? s : undefined
     }, 'the log to be folded into a snapshot')
     expect(stats.snapshotBytes).toBeGreaterThan(0)
-    expect(stats.updates).toBeLessThan(20)
+    expect(stats.updates).toBeLessThan(150)
 
     writer.destroy()
     await eventually(() => tandem!.server.registry.size === 0, 'the room to unload')
