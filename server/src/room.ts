@@ -123,7 +123,6 @@ export class Room {
     const pieces = stored.updates.length + (stored.snapshot === null ? 0 : 1)
     if (pieces <= 1) {
       this.encodedState = stored.snapshot ?? stored.updates[0] ?? EMPTY_UPDATE
-      this.hibernatedStateVector = Y.encodeStateVectorFromUpdate(this.encodedState)
     } else {
       const doc = this.wake()
       doc.transact(() => {
@@ -153,7 +152,7 @@ export class Room {
     if (doc === null || this.inbound.size > 0 || this.outbox.length > 0 || this.behind.size > 0) return false
     this.encodedState ??= Y.encodeStateAsUpdate(doc)
     if (this.host.now() - this.lastWriteAt < quietMs + this.encodedState.byteLength / 10) return false
-    this.hibernatedStateVector = Y.encodeStateVectorFromUpdate(this.encodedState)
+    this.hibernatedStateVector = Y.encodeStateVector(doc)
     this.hibernatedClocks = null
     doc.off('update', this.onDocumentUpdate)
     doc.destroy()
@@ -164,8 +163,8 @@ export class Room {
   /** Whether the document already holds every clock range in `ranges` (triples from validateUpdate). */
   private knowsAll(ranges: readonly number[]): boolean {
     if (ranges.length === 0) return true
-    if (this.liveDoc !== null || this.hibernatedStateVector === null) return false
-    this.hibernatedClocks ??= Y.decodeStateVector(this.hibernatedStateVector)
+    if (this.liveDoc !== null) return false
+    this.hibernatedClocks ??= Y.decodeStateVector(this.stateVector())
     for (let i = 0; i < ranges.length; i += 3) {
       if (ranges[i + 2]! > (this.hibernatedClocks.get(ranges[i]!) ?? 0)) return false
     }
@@ -195,9 +194,27 @@ export class Room {
   join(member: RoomMember): void {
     // The value is the member's join mark (see RoomAwareness.mark), not a time.
     this.members.set(member, this.awareness.mark())
-    const stateVector = this.hibernatedStateVector ?? Y.encodeStateVector(this.doc)
-    member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step1', stateVector }) })
+    if (this.liveDoc === null && this.hibernatedStateVector === null) {
+      // Deriving the state vector of a document loaded as one stored piece reads the whole update
+      // (tens of ms for a big one): answer the joiner's own sync step 1 first, greet it right after.
+      setImmediate(() => {
+        if (this.members.has(member)) this.greet(member)
+      })
+    } else {
+      this.greet(member)
+    }
     this.sendPresent(member)
+  }
+
+  /** Our sync step 1: the joiner answers with everything we lack. */
+  private greet(member: RoomMember): void {
+    member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step1', stateVector: this.stateVector() }) })
+  }
+
+  private stateVector(): Uint8Array {
+    if (this.liveDoc !== null) return Y.encodeStateVector(this.liveDoc)
+    this.hibernatedStateVector ??= Y.encodeStateVectorFromUpdate(this.encodedState ?? EMPTY_UPDATE)
+    return this.hibernatedStateVector
   }
 
   leave(member: RoomMember): void {
