@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import type { StoredDocument } from '@tandem/storage'
 import { startTandem, type RunningTandem } from '../support/tandem.js'
 import { yClient, type YClient } from '../support/y-websocket-client.js'
 import { eventually, eventuallyAsync, seededRandom } from '../support/wait.js'
+import { content, docFrom } from '../support/documents.js'
 
 /**
  * Compaction through the running server: the update log is folded into a snapshot once it is long
@@ -121,18 +120,3 @@ describe('compaction', () => {
     await eventually(() => writer.doc.getMap('map').get('round') === ROUNDS, 'the writer to see the last round')
   })
 })
-
-const content = (doc: Y.Doc): string =>
-  JSON.stringify({
-    text: doc.getText('text').toString(),
-    map: Object.entries(doc.getMap('map').toJSON()).sort(([x], [y]) => (x < y ? -1 : 1)),
-  })
-
-const docFrom = (stored: StoredDocument): Y.Doc => {
-  const doc = new Y.Doc()
-  Y.transact(doc, () => {
-    if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-    for (const update of stored.updates) Y.applyUpdate(doc, update)
-  })
-  return doc
-}

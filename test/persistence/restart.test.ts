@@ -1,11 +1,11 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import type { StorageAdapter, StoredDocument } from '@tandem/storage'
+import type { StorageAdapter } from '@tandem/storage'
 import { SqliteStorage } from '@tandem/storage-sqlite'
 import { startTandem, tempDir, type RunningTandem } from '../support/tandem.js'
 import { yClient, type YClient } from '../support/y-websocket-client.js'
 import { eventually, eventuallyAsync } from '../support/wait.js'
+import { content, docFrom } from '../support/documents.js'
 
 /**
  * A graceful restart on the same SQLite file: the document is intact, and no provider's first
@@ -141,22 +141,6 @@ describe('graceful restart', () => {
     expect(content(fresh.doc)).toBe(content(a.doc))
   })
 })
-
-/** Text and map of a document as one comparable string (map keys sorted). */
-const content = (doc: Y.Doc): string =>
-  JSON.stringify({
-    text: doc.getText('text').toString(),
-    map: Object.entries(doc.getMap('map').toJSON()).sort(([x], [y]) => (x < y ? -1 : 1)),
-  })
-
-const docFrom = (stored: StoredDocument): Y.Doc => {
-  const doc = new Y.Doc()
-  Y.transact(doc, () => {
-    if (stored.snapshot !== null) Y.applyUpdate(doc, stored.snapshot)
-    for (const update of stored.updates) Y.applyUpdate(doc, update)
-  })
-  return doc
-}
 
 /** Wraps a store so `load` waits until `release()`; counts loads. */
 const gatedLoad = () => {
