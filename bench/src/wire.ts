@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { multiplexed } from '@tandem/protocol'
 
 /**
  * The two dialects the load generator speaks, written directly with lib0 (no Y.Doc):
@@ -8,22 +9,11 @@ import * as encoding from 'lib0/encoding'
  */
 export type Dialect = 'y-websocket' | 'multiplexed'
 
-export const MessageType = {
-  sync: 0,
-  awareness: 1,
-  auth: 2,
-  queryAwareness: 3,
-  syncReply: 4,
-  stateless: 5,
-  broadcastStateless: 6,
-  close: 7,
-  syncStatus: 8,
-  ping: 9,
-  pong: 10,
-} as const
+/** The Hocuspocus message types, from the server's own codec (one table for both). */
+export const MessageType = multiplexed.MultiplexedType
 
 export const SyncType = { step1: 0, step2: 1, update: 2 } as const
-const AuthType = { token: 0, permissionDenied: 1, authenticated: 2 } as const
+const AuthType = multiplexed.AuthType
 
 /** An encoded empty Yjs update (no structs, empty delete set). */
 export const EMPTY_UPDATE = new Uint8Array([0, 0])

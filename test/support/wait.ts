@@ -23,17 +23,8 @@ export const nextEvent = <A extends unknown[]>(
     emitter.once(event, listener)
   })
 
-/** A seeded PRNG (mulberry32): tests print the seed so a failure can be replayed. */
-export const seededRandom = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG (mulberry32, shared with the storage contract): tests print the seed so a failure can be replayed. */
+export { seededRandom } from '@tandem/storage/contract'
 
 /** `eventually` for a check that has to await (a storage query): polls until it resolves truthy. */
 export const eventuallyAsync = async <T>(
