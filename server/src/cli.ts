@@ -38,6 +38,9 @@ program
   .addOption(new Option('--max-connections <n>', 'open connections allowed in total').env('TANDEM_MAX_CONNECTIONS'))
   .addOption(new Option('--max-connections-per-ip <n>', 'open connections allowed per remote address').env('TANDEM_MAX_CONNECTIONS_PER_IP'))
   .addOption(new Option('--max-documents <n>', 'documents loaded at once').env('TANDEM_MAX_DOCUMENTS'))
+  .addOption(new Option('--messages-per-second <n>', 'sustained messages per connection (1013 beyond)').env('TANDEM_MESSAGES_PER_SECOND'))
+  .addOption(new Option('--bytes-per-second <n>', 'sustained bytes per connection (1013 beyond)').env('TANDEM_BYTES_PER_SECOND'))
+  .addOption(new Option('--trust-proxy', 'count connections under the last X-Forwarded-For address (behind a reverse proxy)').env('TANDEM_TRUST_PROXY'))
   .action(async (flags: Record<string, string | undefined>) => {
     // commander gives `--no-auth` as auth: false.
     const noAuth = (flags as Record<string, unknown>).auth === false
@@ -54,12 +57,15 @@ program
         heartbeatMs: flags.heartbeatMs,
         playgroundDir: flags.playground ?? builtPlayground(),
         allowedOrigins: flags.allowedOrigins,
+        trustProxy: (flags as Record<string, unknown>).trustProxy as ServerConfigInput['trustProxy'],
       }),
       limits: defined({
         maxMessageBytes: flags.maxMessageBytes,
         maxConnections: flags.maxConnections,
         maxConnectionsPerIp: flags.maxConnectionsPerIp,
         maxDocuments: flags.maxDocuments,
+        messagesPerSecond: flags.messagesPerSecond,
+        bytesPerSecond: flags.bytesPerSecond,
       }),
       auth: { ...defined({ secret: flags.authSecret, jwksFile: flags.authJwks, publicKeyFile: flags.authPublicKey }), disabled: noAuth },
     } as ServerConfigInput
@@ -98,16 +104,25 @@ program
     const stop = async (signal: string) => {
       if (stopping) return
       stopping = true
-      logger.info({ signal }, 'shutting down')
-      const deadline = setTimeout(() => {
-        logger.error('shutdown deadline passed; exiting')
-        process.exit(1)
-      }, config.shutdownTimeoutMs)
+      // The deadline first, and an exit whatever happens: a shutdown that throws (a log write to a
+      // closed pipe, a store that fails to close) must not leave the process running.
+      const deadline = setTimeout(() => process.exit(1), config.shutdownTimeoutMs)
       deadline.unref()
-      await server.close()
-      await storage.close()
-      logger.flush()
-      process.exit(0)
+      let code = 0
+      try {
+        logger.info({ signal }, 'shutting down')
+        await server.close()
+        await storage.close()
+        logger.flush()
+      } catch (error) {
+        code = 1
+        try {
+          logger.error({ err: error }, 'shutdown failed')
+        } catch {
+          // Nowhere left to log to.
+        }
+      }
+      process.exit(code)
     }
     process.on('SIGTERM', () => void stop('SIGTERM'))
     process.on('SIGINT', () => void stop('SIGINT'))

@@ -70,6 +70,11 @@ export const configSchema = z.object({
       message: 'bytesBurst must be at least maxMessageBytes',
       path: ['bytesBurst'],
     }),
+  /**
+   * Behind a reverse proxy: count and log connections under the address the proxy appended to
+   * X-Forwarded-For, not the proxy's own (see limits/client-address.ts).
+   */
+  trustProxy: z.preprocess((value) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value), z.boolean()).default(false),
   /** Origins allowed to open WebSockets (exact `scheme://host[:port]`); empty allows any origin. */
   allowedOrigins: z
     .preprocess((value) => (typeof value === 'string' ? value.split(',').map((o) => o.trim()).filter(Boolean) : value), z.array(z.string().min(1)))

@@ -17,6 +17,7 @@ import { MultiplexedSession } from './multiplexed-session.js'
 import { StatelessDirectory, type OnStateless } from './stateless.js'
 import { createJwtAuthenticate, loadVerificationKeys, selectProtocol, tokenFromRequest } from './auth/index.js'
 import { checkOrigin, ConnectionLimiter } from './limits/index.js'
+import { clientAddress } from './limits/client-address.js'
 import { Metrics } from './metrics.js'
 
 export interface TandemServerOptions {
@@ -183,7 +184,7 @@ export class TandemServer {
   private refuse(request: IncomingMessage, socket: Duplex, refusal: TandemError, document?: string): void {
     this.metrics.rejected(refusal.code)
     this.options.logger.info(
-      { code: refusal.code, status: refusal.httpStatus, reason: refusal.message, doc: document, ip: request.socket.remoteAddress },
+      { code: refusal.code, status: refusal.httpStatus, reason: refusal.message, doc: document, ip: clientAddress(request, this.options.config.trustProxy) },
       'upgrade refused',
     )
     refuseUpgrade(socket, refusal)
@@ -200,7 +201,7 @@ export class TandemServer {
       this.refuse(request, socket, badOrigin)
       return
     }
-    const ip = request.socket.remoteAddress ?? ''
+    const ip = clientAddress(request, this.options.config.trustProxy)
     const overLimit = this.connectionLimiter.acquire(ip)
     if (overLimit !== null) {
       this.refuse(request, socket, overLimit)
@@ -251,7 +252,7 @@ export class TandemServer {
   /** Upgrades and puts a dialect session on the new connection. `document` is for logs (y-websocket). */
   private open(request: IncomingMessage, socket: Duplex, head: Buffer, document: string | undefined, createSession: (connection: Connection) => Keepalive): void {
     if (socket.destroyed) return
-    const ip = request.socket.remoteAddress ?? ''
+    const ip = clientAddress(request, this.options.config.trustProxy)
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const { limits } = this.options.config
       const connection = new Connection(ws, ip, this.options.logger, {
