@@ -5,6 +5,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { marker } from './markers.js'
+import { seededRandom } from '@tandem/storage'
 
 /**
  * A synthetic editing trace: one author typing into a `Y.Text` named `t` with a seeded random
@@ -30,20 +31,9 @@ export interface Trace {
 const FORMAT_VERSION = 1
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz     eeeaaoottiinnsshhrrdl,.\n'
 
-/** mulberry32: small, fast, good enough for a workload. */
-const random = (seed: number): (() => number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export const generateTrace = (operations: number, seed: number): Trace => {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const doc = new Y.Doc({ gc: true })
   doc.clientID = 1_000_000 + seed
   const text = doc.getText('t')

@@ -24,7 +24,7 @@ export const nextEvent = <A extends unknown[]>(
   })
 
 /** A seeded PRNG (mulberry32, shared with the storage contract): tests print the seed so a failure can be replayed. */
-export { seededRandom } from '@tandem/storage/contract'
+export { seededRandom } from '@tandem/storage'
 
 /** `eventually` for a check that has to await (a storage query): polls until it resolves truthy. */
 export const eventuallyAsync = async <T>(
