@@ -21,6 +21,30 @@ const controlledStorage = () => {
   return { storage, commits }
 }
 
+/**
+ * A store with `appendNow`, like SqliteStorage: `written` holds what each call wrote (at once), and
+ * `syncs` the durability promise of each, settled when the test says so. `append` (the slow path a
+ * failure falls back to) goes to `appends`.
+ */
+const twoStepStorage = () => {
+  const written: AppendEntry[][] = []
+  const syncs: Array<{ resolve(): void; reject(error: Error): void }> = []
+  const { storage: slow, commits: appends } = controlledStorage()
+  let failWrites = 0
+  const storage = {
+    append: slow.append,
+    appendNow: (entries: readonly AppendEntry[]) => {
+      if (failWrites > 0) {
+        failWrites--
+        throw new Error('SQLITE_FULL')
+      }
+      written.push([...entries])
+      return new Promise<void>((resolve, reject) => syncs.push({ resolve, reject }))
+    },
+  } as unknown as StorageAdapter
+  return { storage, written, syncs, appends, failNextWrite: () => failWrites++ }
+}
+
 const bytes = (n: number) => new Uint8Array([n])
 const until = async (condition: () => boolean, what: string) => {
   const deadline = Date.now() + 5_000
@@ -156,5 +180,82 @@ describe('PersistenceQueue', () => {
     commits[0]!.resolve()
     await waiting
     expect(idle).toBe(true)
+  })
+
+  describe('with a store that writes first and makes durable after (appendNow)', () => {
+    it('writes each round inside flush, even while an earlier one is being made durable, and acknowledges in order once durable', async () => {
+      const { storage, written, syncs, appends } = twoStepStorage()
+      const queue = new PersistenceQueue(storage, silent)
+      const calls: number[] = []
+      queue.add('a', bytes(1))
+      queue.afterCommit(() => calls.push(1))
+      const first = queue.flush()
+      expect(written).toEqual([[{ document: 'a', update: bytes(1) }]])
+      queue.add('a', bytes(2))
+      queue.afterCommit(() => calls.push(2))
+      const second = queue.flush()
+      // Written at once, not queued behind the first round's fsync: a broadcast may follow.
+      expect(written).toHaveLength(2)
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(calls).toEqual([])
+      // The second round's sync lands first; its callback still waits for the first round.
+      syncs[1]!.resolve()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(calls).toEqual([])
+      expect(queue.hasPending('a')).toBe(true)
+      syncs[0]!.resolve()
+      await Promise.all([first, second])
+      expect(calls).toEqual([1, 2])
+      expect(queue.hasPending('a')).toBe(false)
+      expect(appends).toHaveLength(0)
+    })
+
+    it('appends a round again, durably, when making it durable failed, and acknowledges only then', async () => {
+      const { storage, written, syncs, appends } = twoStepStorage()
+      const queue = new PersistenceQueue(storage, silent)
+      let acked = 0
+      queue.add('a', bytes(1))
+      queue.afterCommit(() => acked++)
+      const flushed = queue.flush()
+      syncs[0]!.reject(new Error('EIO'))
+      await until(() => !queue.healthy, 'the queue to report unhealthy')
+      await until(() => appends.length === 1, 'the append that replaces the failed sync')
+      expect(appends[0]!.entries).toEqual(written[0])
+      expect(acked).toBe(0)
+      appends[0]!.resolve()
+      await flushed
+      expect(acked).toBe(1)
+      expect(queue.healthy).toBe(true)
+    })
+
+    it('queues later rounds behind a write that failed, and writes them in order once it lands', async () => {
+      const { storage, written, appends, failNextWrite } = twoStepStorage()
+      const queue = new PersistenceQueue(storage, silent)
+      const calls: number[] = []
+      failNextWrite()
+      queue.add('a', bytes(1))
+      queue.afterCommit(() => calls.push(1))
+      const first = queue.flush()
+      expect(written).toHaveLength(0)
+      expect(queue.healthy).toBe(false)
+      queue.add('a', bytes(2))
+      queue.afterCommit(() => calls.push(2))
+      const second = queue.flush()
+      // Not written ahead of the round that failed.
+      expect(written).toHaveLength(0)
+      await until(() => appends.length === 1, 'the retry of the failed write')
+      expect(appends[0]!.entries).toEqual([{ document: 'a', update: bytes(1) }])
+      appends[0]!.resolve()
+      await first
+      await until(() => appends.length === 2, 'the queued round')
+      expect(appends[1]!.entries).toEqual([{ document: 'a', update: bytes(2) }])
+      appends[1]!.resolve()
+      await second
+      expect(calls).toEqual([1, 2])
+      // Nothing is queued any more: the next round is written inside flush again.
+      queue.add('a', bytes(3))
+      void queue.flush()
+      expect(written).toEqual([[{ document: 'a', update: bytes(3) }]])
+    })
   })
 })

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { assertAppendEntries, StorageClosedError } from '@tandem/storage'
 import type {
@@ -15,6 +15,7 @@ import type {
 } from '@tandem/storage'
 import { migrate } from './schema.js'
 import { prepareStatements, type LoggedRow, type Statements } from './statements.js'
+import { WalSync } from './wal-sync.js'
 
 export interface SqliteStorageOptions {
   /** Path of the database file. Its directory must exist; `SqliteStorage.open` creates it. */
@@ -27,7 +28,11 @@ export interface SqliteStorageOptions {
   readonly durability?: Durability
 }
 
-const SYNCHRONOUS: Record<Durability, string> = { full: 'FULL', normal: 'NORMAL', off: 'OFF' }
+/**
+ * SQLite's `synchronous` setting per durability. 'full' is NORMAL plus our own fsync of the WAL
+ * after every write ({@link WalSync}): the same guarantee as FULL, grouped and off the event loop.
+ */
+const SYNCHRONOUS: Record<Durability, string> = { full: 'NORMAL', normal: 'NORMAL', off: 'OFF' }
 
 /**
  * How long a statement waits for another connection's lock (a second process, a backup tool)
@@ -48,8 +53,9 @@ type InTransaction = <T>(body: () => T) => T
 
 /**
  * The default, embedded {@link StorageAdapter}: one SQLite file in WAL mode, written through
- * better-sqlite3. Every call runs synchronously on the calling thread; each write is one
- * transaction, committed at the configured durability before the returned promise resolves.
+ * better-sqlite3. Statements run synchronously on the calling thread; each write is one
+ * transaction, written before the call returns and committed at the configured durability before
+ * the returned promise resolves (at 'full' the fsync runs in the thread pool, see {@link WalSync}).
  */
 export class SqliteStorage implements StorageAdapter {
   /** Creates the file's directory if needed, then opens the store. */
@@ -62,6 +68,8 @@ export class SqliteStorage implements StorageAdapter {
   readonly #statements: Statements
   readonly #read: InTransaction
   readonly #write: InTransaction
+  /** Makes writes durable at 'full'; null at 'normal' and 'off' (and for an in-memory database). */
+  readonly #walSync: WalSync | null
   #closed = false
 
   constructor(options: SqliteStorageOptions) {
@@ -94,6 +102,12 @@ export class SqliteStorage implements StorageAdapter {
     const run = db.transaction((body: () => unknown) => body())
     this.#read = run as InTransaction
     this.#write = run.immediate as InTransaction
+    this.#walSync = durability === 'full' && !db.memory ? new WalSync(`${resolve(db.name)}-wal`) : null
+  }
+
+  /** How many times the WAL has been fsync'd (durability 'full'); several writes share one. */
+  get walSyncs(): number {
+    return this.#walSync?.count ?? 0
   }
 
   /** The database file's path. */
@@ -111,6 +125,15 @@ export class SqliteStorage implements StorageAdapter {
     assertAppendEntries(entries)
     if (entries.length === 0) return
     this.#write(() => this.#appendRows(entries))
+    await this.#durable()
+  }
+
+  appendNow(entries: readonly AppendEntry[]): Promise<void> {
+    this.#assertOpen()
+    assertAppendEntries(entries)
+    if (entries.length === 0) return Promise.resolve()
+    this.#write(() => this.#appendRows(entries))
+    return this.#durable()
   }
 
   async compact(document: string, fold: Fold, options: CompactOptions = {}): Promise<CompactionResult> {
@@ -122,12 +145,15 @@ export class SqliteStorage implements StorageAdapter {
       if (options.version === undefined || input.snapshot === null) return { foldedUpdates: 0, snapshotBytes }
       const { version } = options
       const versionId = this.#write(() => this.#keepSnapshotAsVersion(document, input, version))
+      await this.#durable()
       if (versionId === undefined) return { foldedUpdates: 0, snapshotBytes }
       return { foldedUpdates: 0, snapshotBytes, versionId }
     }
     // The fold runs outside any transaction: it may take a while, and appends must not wait for it.
     const snapshot = fold(input.snapshot, input.rows.map((row) => bytes(row.data)))
-    return this.#write(() => this.#writeCompaction(document, input, snapshot, options.version))
+    const result = this.#write(() => this.#writeCompaction(document, input, snapshot, options.version))
+    await this.#durable()
+    return result
   }
 
   async stats(document: string): Promise<DocumentStats> {
@@ -143,6 +169,7 @@ export class SqliteStorage implements StorageAdapter {
   async delete(document: string): Promise<void> {
     this.#assertOpen()
     this.#write(() => this.#deleteRows(document))
+    await this.#durable()
   }
 
   async listVersions(document: string): Promise<VersionInfo[]> {
@@ -171,6 +198,7 @@ export class SqliteStorage implements StorageAdapter {
   async close(): Promise<void> {
     this.#assertOpen()
     this.#closed = true
+    await this.#walSync?.close()
     try {
       // Folds the WAL back into the main file and empties it, so the file alone is a full copy.
       this.#db.pragma('wal_checkpoint(TRUNCATE)')
@@ -273,6 +301,11 @@ export class SqliteStorage implements StorageAdapter {
     const docId = this.#statements.documentId.get(document)
     if (docId === undefined) return
     for (const statement of this.#statements.deleteDocument) statement.run(docId)
+  }
+
+  /** Resolves once every write so far is committed at the configured durability. */
+  #durable(): Promise<void> {
+    return this.#walSync?.request() ?? Promise.resolve()
   }
 
   #assertOpen(): void {

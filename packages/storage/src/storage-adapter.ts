@@ -23,6 +23,19 @@ export interface StorageAdapter {
   append(entries: readonly AppendEntry[]): Promise<void>
 
   /**
+   * Optional: `append` in two steps, for a store that can write before it makes durable. The
+   * entries are written (one transaction, all or none) before the call returns: a later `load`
+   * sees them and they survive the server process being killed. The promise resolves once they are
+   * committed at the adapter's durability level (with 'full': they survive a power cut too), or
+   * rejects if that failed (the caller then appends them again; Yjs updates are idempotent). A
+   * write that fails throws, having stored nothing.
+   *
+   * The server broadcasts an update once it is written and acknowledges it once it is durable, so
+   * the fsync is paid off the event loop and shared by every write made while one is running.
+   */
+  appendNow?(entries: readonly AppendEntry[]): Promise<void>
+
+  /**
    * Folds the document's snapshot and logged updates into a new snapshot with `fold`, then, in one
    * transaction, writes that snapshot and deletes exactly the rows it folded. Updates appended while
    * the fold runs are kept. A crash at any instant leaves either the old rows or the new snapshot,
@@ -91,5 +104,8 @@ export interface VersionInfo {
   readonly bytes: number
 }
 
-/** How hard a commit is pushed to disk before `append` resolves. */
+/**
+ * How hard a commit is pushed to disk before `append` resolves: 'full' survives a power cut,
+ * 'normal' a killed process (the last commits may be lost on a power cut), 'off' leaves it to the OS.
+ */
 export type Durability = 'full' | 'normal' | 'off'

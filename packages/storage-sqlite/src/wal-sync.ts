@@ -1,0 +1,84 @@
+import { open, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+/**
+ * Group fsync of a SQLite write-ahead log, off the event loop.
+ *
+ * With durability 'full' the connection runs with `synchronous=NORMAL`: a commit is written to the
+ * WAL (a killed process keeps it) but not fsync'd. This class then fsyncs the WAL in libuv's thread
+ * pool. The WAL is a log, so one fsync makes every frame written before it durable: each `request`
+ * made while an fsync runs is answered by the next one, which starts when the running one ends. That
+ * is `synchronous=FULL`'s guarantee for every commit, paid once per group of commits and without
+ * blocking the event loop. (SQLite itself fsyncs the WAL before every checkpoint, and the database
+ * file after it, under `synchronous=NORMAL` too.)
+ */
+export class WalSync {
+  #handle: Promise<FileHandle> | null = null
+  /** The fsync running now, if any. */
+  #running: Promise<void> | null = null
+  /** The fsync that starts when the running one ends; it covers every write made until it starts. */
+  #next: Promise<void> | null = null
+  #count = 0
+
+  /** @param walFile the `-wal` file next to the database; it exists once the database is in WAL mode. */
+  constructor(private readonly walFile: string) {}
+
+  /** How many fsyncs have completed. */
+  get count(): number {
+    return this.#count
+  }
+
+  /** Resolves once everything written to the WAL before this call is on disk; rejects if the fsync failed. */
+  request(): Promise<void> {
+    if (this.#next !== null) return this.#next
+    if (this.#running === null) return this.#start()
+    const next = this.#running.then(settled, settled).then(() => {
+      this.#next = null
+      return this.#start()
+    })
+    this.#next = next
+    return next
+  }
+
+  /** Waits for the fsyncs under way, then releases the file. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.#running, this.#next])
+    const handle = this.#handle
+    this.#handle = null
+    if (handle !== null) await (await handle.catch(() => null))?.close()
+  }
+
+  #start(): Promise<void> {
+    const run = this.#sync()
+    this.#running = run
+    const clear = () => {
+      if (this.#running === run) this.#running = null
+    }
+    run.then(clear, clear)
+    return run
+  }
+
+  async #sync(): Promise<void> {
+    this.#handle ??= this.#open().catch((error: unknown) => {
+      this.#handle = null
+      throw error
+    })
+    await (await this.#handle).sync()
+    this.#count++
+  }
+
+  async #open(): Promise<FileHandle> {
+    const handle = await open(this.walFile, 'r+')
+    // The WAL's directory entry must be durable too. Once is enough: SQLite keeps the file (it
+    // truncates and rewrites it, never replaces it) while a connection has the database open.
+    const directory = await open(dirname(this.walFile), 'r')
+    try {
+      await directory.sync()
+    } finally {
+      await directory.close()
+    }
+    return handle
+  }
+}
+
+const settled = (): void => {}
