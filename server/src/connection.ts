@@ -1,12 +1,16 @@
 import type { RawData, WebSocket } from 'ws'
 import { TandemError } from '@tandem/protocol'
-import { RateLimiter, type RateLimits } from './limits/rate-limiter.js'
+import type { Keepalive } from './keepalive.js'
+import { admit, fillBuckets, type RateLimits, type RateState } from './limits/rate-limiter.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 
 let nextConnectionId = 1
 
-/** What the server imposes on every connection (config `limits`); everything is optional for tests. */
+/**
+ * What the server imposes on every connection (config `limits`); everything is optional for tests.
+ * One object shared by every connection of a server.
+ */
 export interface ConnectionPolicy {
   /** Inbound token buckets; a connection over its rate is closed with RATE_LIMITED (1013). */
   readonly rates?: RateLimits
@@ -15,25 +19,69 @@ export interface ConnectionPolicy {
   /** Congested for longer than this: closed with SLOW_CONSUMER (1013). */
   readonly slowConsumerTimeoutMs?: number
   readonly metrics?: Metrics
+  /** The socket has closed (after its session heard of it). */
+  readonly onClosed?: (connection: Connection, code: number) => void
+}
+
+/** A dialect on top of a connection: it hears every message that passed the rate limit, and the close. */
+export interface Session extends Keepalive {
+  receive(data: RawData, isBinary: boolean): void
+  socketClosed(): void
 }
 
 /** How often a congested connection's send buffer is looked at (ws has no public 'drain' event). */
 const DRAIN_POLL_MS = 20
 
 /**
+ * Where the socket listeners below find their connection. They are module-level functions shared
+ * by every socket (ws calls them with `this` = the socket), one per event: closures per socket
+ * (a function and a context each, and an array wherever an event had two listeners) cost over
+ * 1 KB per idle connection.
+ */
+const CONNECTION = Symbol('connection')
+type TaggedSocket = WebSocket & { [CONNECTION]: Connection }
+const connectionOf = (socket: WebSocket): Connection => (socket as TaggedSocket)[CONNECTION]
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionOf(this).receive(data, isBinary)
+}
+
+function onClose(this: WebSocket, code: number): void {
+  connectionOf(this).closed(code)
+}
+
+function onPong(this: WebSocket): void {
+  connectionOf(this).alive = true
+}
+
+// Protocol violations (reserved bits, unmasked frames, oversized frames, bad UTF-8) surface here;
+// `ws` closes the socket with the matching code itself. Without a listener they would crash the
+// process.
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  const connection = connectionOf(this)
+  connection.countRejection(error.code ?? 'SOCKET_ERROR')
+  connection.logger.info({ code: error.code, reason: error.message }, 'connection error')
+}
+
+/**
  * One WebSocket, whatever its dialect: sends frames, closes with a catalogued error (logged once),
  * and answers the server's heartbeat. Dialect sessions sit on top and never touch `ws` directly.
  */
-export class Connection {
+export class Connection implements RateState {
   readonly id = nextConnectionId++
+  /** The dialect session, which attaches itself when it is made. */
+  private session: Session | null = null
   private childLogger: Logger | null = null
   /** Set by every pong; the heartbeat terminates a connection that stays silent for a whole round. */
   alive = true
   lastSentAt = Date.now()
   private closing = false
-  private readonly rates: RateLimiter | null
-  private readonly highWater: number
-  private drainCallbacks: Array<() => void> = []
+  // The inbound rate (limits/rate-limiter.ts), kept as plain fields: no objects per connection.
+  messageTokens = 0
+  byteTokens = 0
+  refilledAt = 0
+  // Backpressure: only a congested connection has these.
+  private drainCallbacks: Array<() => void> | null = null
   private drainTimer: NodeJS.Timeout | null = null
   private congestedSince = 0
 
@@ -43,27 +91,22 @@ export class Connection {
     private readonly parentLogger: Logger,
     private readonly policy: ConnectionPolicy = {},
   ) {
-    this.rates = policy.rates === undefined ? null : new RateLimiter(policy.rates)
-    this.highWater = policy.sendBufferHighWaterBytes ?? Number.POSITIVE_INFINITY
-    // Registered before any dialect session's listener, so a message over the rate closes the
-    // connection before the session looks at it (sessions check `open`).
-    if (this.rates !== null) {
-      const rates = this.rates
-      socket.on('message', (data: RawData) => {
-        if (!this.closing && !rates.admit(byteLength(data))) this.fail(new TandemError('RATE_LIMITED'))
-      })
-    }
-    socket.on('close', () => this.stopDrainWatch())
-    socket.on('pong', () => {
-      this.alive = true
-    })
-    // Protocol violations (reserved bits, unmasked frames, oversized frames, bad UTF-8) surface
-    // here; `ws` closes the socket with the matching code itself. Without a listener they would
-    // crash the process.
-    socket.on('error', (error: Error & { code?: string }) => {
-      this.policy.metrics?.rejected(error.code ?? 'SOCKET_ERROR')
-      this.logger.info({ code: error.code, reason: error.message }, 'connection error')
-    })
+    if (policy.rates !== undefined) fillBuckets(this, policy.rates, Date.now())
+    ;(socket as TaggedSocket)[CONNECTION] = this
+    socket.on('message', onMessage)
+    socket.on('close', onClose)
+    socket.on('pong', onPong)
+    socket.on('error', onError)
+  }
+
+  /** Called by the dialect session from its constructor: from now on it gets messages and the close. */
+  attach(session: Session): void {
+    this.session = session
+  }
+
+  /** The session's keepalive (see Keepalive); nothing before a session is attached. */
+  keepalive(idleSince: number): void {
+    this.session?.keepalive(idleSince)
   }
 
   /**
@@ -83,6 +126,10 @@ export class Connection {
     return this.socket.bufferedAmount
   }
 
+  private get highWater(): number {
+    return this.policy.sendBufferHighWaterBytes ?? Number.POSITIVE_INFINITY
+  }
+
   /** The send buffer is above its high water mark: broadcasts should wait (see Room.skipCongested). */
   get congested(): boolean {
     return this.socket.bufferedAmount > this.highWater
@@ -93,20 +140,21 @@ export class Connection {
    * connection that stays congested past `slowConsumerTimeoutMs` is closed (SLOW_CONSUMER) instead.
    */
   onDrained(callback: () => void): void {
+    this.drainCallbacks ??= []
     this.drainCallbacks.push(callback)
     if (this.drainTimer !== null) return
     this.congestedSince = Date.now()
-    this.drainTimer = setInterval(this.checkDrain, DRAIN_POLL_MS)
+    this.drainTimer = setInterval(() => this.checkDrain(), DRAIN_POLL_MS)
     this.drainTimer.unref()
   }
 
-  private readonly checkDrain = (): void => {
+  private checkDrain(): void {
     if (!this.open) {
       this.stopDrainWatch()
       return
     }
     if (this.socket.bufferedAmount <= this.highWater / 2) {
-      const callbacks = this.drainCallbacks
+      const callbacks = this.drainCallbacks ?? []
       this.stopDrainWatch()
       for (const callback of callbacks) callback()
       return
@@ -120,7 +168,26 @@ export class Connection {
   private stopDrainWatch(): void {
     if (this.drainTimer !== null) clearInterval(this.drainTimer)
     this.drainTimer = null
-    this.drainCallbacks = []
+    this.drainCallbacks = null
+  }
+
+  /**
+   * From the socket's 'message' listener. A message over the rate closes the connection before
+   * the session looks at it (sessions check `open`).
+   */
+  receive(data: RawData, isBinary: boolean): void {
+    const rates = this.policy.rates
+    if (rates !== undefined && !this.closing && !admit(this, rates, byteLength(data), Date.now())) {
+      this.fail(new TandemError('RATE_LIMITED'))
+    }
+    this.session?.receive(data, isBinary)
+  }
+
+  /** From the socket's 'close' listener. */
+  closed(code: number): void {
+    this.stopDrainWatch()
+    this.session?.socketClosed()
+    this.policy.onClosed?.(this, code)
   }
 
   send(frame: Uint8Array): void {
@@ -131,10 +198,10 @@ export class Connection {
 
   /**
    * Counts a refusal that does not close this connection (the multiplexed dialect closes one
-   * document at a time); `fail` counts its own.
+   * document at a time; a socket error is closed by ws); `fail` counts its own.
    */
-  countRejection(error: TandemError): void {
-    this.policy.metrics?.rejected(error.code)
+  countRejection(code: string): void {
+    this.policy.metrics?.rejected(code)
   }
 
   /** Closes with the error's close code; logs one line. */

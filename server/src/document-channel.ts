@@ -53,7 +53,8 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
   readOnly = false
   /** Broadcasts are framed once per document; a session-aware address needs its own framing. */
   private readonly sharesFraming: boolean
-  private readonly ack: Uint8Array
+  /** The SyncStatus frame, made on the first acknowledgement (a reader never needs it). */
+  private ack: Uint8Array | null = null
 
   constructor(
     private readonly host: ChannelHost,
@@ -62,7 +63,6 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
     readonly documentName: string,
   ) {
     this.sharesFraming = address === documentName
-    this.ack = multiplexed.encodeDocumentFrame(address, { type: 'sync-status', applied: true })
   }
 
   get id(): number {
@@ -105,7 +105,7 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
   /** Closes this document only: a Close message (the provider treats it as a disconnect of the document). */
   reject(error: TandemError): void {
     if (this.state === 'closed') return
-    this.host.connection.countRejection(error)
+    this.host.connection.countRejection(error.code)
     this.host.connection.logger.info({ doc: this.documentName, code: error.code, reason: error.message }, 'closing document')
     this.sendMessage({ type: 'close', reason: error.code })
     this.close()
@@ -113,6 +113,7 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
 
   /** One SyncStatus per update message, sent after its commit: the provider counts them down. */
   acknowledge(count: number): void {
+    this.ack ??= multiplexed.encodeDocumentFrame(this.address, { type: 'sync-status', applied: true })
     for (let i = 0; i < count; i++) this.host.connection.send(this.ack)
   }
 

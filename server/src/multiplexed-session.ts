@@ -2,9 +2,8 @@ import type { IncomingMessage } from 'node:http'
 import type { RawData } from 'ws'
 import { checkDocumentName, multiplexed, TandemError, type DocumentNameRules } from '@tandem/protocol'
 import type { Authenticate } from './authenticate.js'
-import { asTandemError, type Connection } from './connection.js'
+import { asTandemError, type Connection, type Session } from './connection.js'
 import { DocumentChannel, type ChannelHost } from './document-channel.js'
-import type { Keepalive } from './keepalive.js'
 import type { RoomRegistry } from './room-registry.js'
 import type { OnStateless, StatelessDirectory } from './stateless.js'
 import { toBytes, type SessionLimits } from './y-websocket-session.js'
@@ -48,7 +47,7 @@ const PONG = multiplexed.encodeFrame({ type: 'pong' })
  * addressed to one of them. Each document is a `DocumentChannel` with its own authentication and
  * room membership; this class only routes frames and keeps the socket alive.
  */
-export class MultiplexedSession implements Keepalive, ChannelHost {
+export class MultiplexedSession implements Session, ChannelHost {
   private readonly channels = new Map<string, DocumentChannel>()
   readonly request: IncomingMessage
   readonly upgradeToken: string | null
@@ -63,11 +62,13 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
   /** Bytes held for documents still authenticating, over the whole socket. */
   private preAuthBytes = 0
   private authenticatedOnce = false
-  private readonly preAuthTimer: NodeJS.Timeout
+  private readonly nameRules: DocumentNameRules
+  /** Until a document authenticates (null after: a cleared Timeout is still ~150 bytes). */
+  private preAuthTimer: NodeJS.Timeout | null
 
   constructor(
     readonly connection: Connection,
-    private readonly options: MultiplexedSessionOptions,
+    options: MultiplexedSessionOptions,
   ) {
     this.request = options.request
     this.upgradeToken = options.upgradeToken
@@ -76,6 +77,7 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
     this.limits = options.limits
     this.stateless = options.stateless
     this.onStateless = options.onStateless
+    this.nameRules = options.nameRules
     this.maxPreAuthMessages = options.limits.maxPreAuthMessages ?? DEFAULT_LIMITS.maxPreAuthMessages
     this.maxPreAuthBytes = options.limits.maxPreAuthBytes ?? DEFAULT_LIMITS.maxPreAuthBytes
     this.maxDocuments = options.limits.maxDocumentsPerConnection ?? DEFAULT_LIMITS.maxDocumentsPerConnection
@@ -84,8 +86,7 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
       if (!this.authenticatedOnce) this.connection.fail(new TandemError('PRE_AUTH_TIMEOUT'))
     }, options.limits.preAuthTimeoutMs ?? DEFAULT_LIMITS.preAuthTimeoutMs)
     this.preAuthTimer.unref()
-    connection.socket.on('message', (data, isBinary) => this.receive(data, isBinary))
-    connection.socket.on('close', () => this.onClose())
+    connection.attach(this)
   }
 
   /** Sends a Ping (one byte; the provider answers Pong) when the socket has been quiet. */
@@ -101,14 +102,19 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
 
   authenticated(): void {
     this.authenticatedOnce = true
-    clearTimeout(this.preAuthTimer)
+    this.stopPreAuthTimer()
+  }
+
+  private stopPreAuthTimer(): void {
+    if (this.preAuthTimer !== null) clearTimeout(this.preAuthTimer)
+    this.preAuthTimer = null
   }
 
   forget(channel: DocumentChannel): void {
     if (this.channels.get(channel.address) === channel) this.channels.delete(channel.address)
   }
 
-  private receive(data: RawData, isBinary: boolean): void {
+  receive(data: RawData, isBinary: boolean): void {
     if (!isBinary) {
       this.connection.fail(new TandemError('UNSUPPORTED_DATA'))
       return
@@ -138,7 +144,7 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
     if (channel === undefined) {
       const documentName = multiplexed.documentNameOf(address)
       try {
-        checkDocumentName(documentName, this.options.nameRules)
+        checkDocumentName(documentName, this.nameRules)
       } catch (error) {
         // Answer the Auth message only, so one bad name costs one reply, not one per message.
         if (message.type === 'auth-token') {
@@ -158,8 +164,8 @@ export class MultiplexedSession implements Keepalive, ChannelHost {
     channel.receive(message, frameBytes)
   }
 
-  private onClose(): void {
-    clearTimeout(this.preAuthTimer)
+  socketClosed(): void {
+    this.stopPreAuthTimer()
     for (const channel of [...this.channels.values()]) channel.close()
     this.channels.clear()
   }

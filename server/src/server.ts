@@ -6,13 +6,12 @@ import { DEFAULT_DOCUMENT_NAME_PATTERN, TandemError, type DocumentNameRules } fr
 import type { StorageAdapter } from '@tandem/storage'
 import type { ServerConfig } from './config.js'
 import { allowEveryone, type Access, type Authenticate } from './authenticate.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionPolicy } from './connection.js'
 import { createHttpApp } from './http-app.js'
 import type { Logger } from './logger.js'
 import { RoomRegistry } from './room-registry.js'
 import { refuseUpgrade, routeUpgrade } from './upgrade.js'
 import { YWebsocketSession } from './y-websocket-session.js'
-import type { Keepalive } from './keepalive.js'
 import { MultiplexedSession } from './multiplexed-session.js'
 import { StatelessDirectory, type OnStateless } from './stateless.js'
 import { createJwtAuthenticate, loadVerificationKeys, selectProtocol, tokenFromRequest } from './auth/index.js'
@@ -47,7 +46,8 @@ export class TandemServer {
   readonly registry: RoomRegistry
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
-  private readonly sessions = new Set<Keepalive>()
+  /** One policy shared by every connection (limits, metrics, and forgetting it when it closes). */
+  private readonly connectionPolicy: ConnectionPolicy
   private readonly stateless = new StatelessDirectory()
   private readonly nameRules: DocumentNameRules
   private readonly timers: NodeJS.Timeout[] = []
@@ -66,6 +66,13 @@ export class TandemServer {
       sendBufferBytes: () => this.sendBufferBytes,
     })
     this.connectionLimiter = new ConnectionLimiter(config.limits)
+    this.connectionPolicy = {
+      rates: config.limits,
+      sendBufferHighWaterBytes: config.limits.sendBufferHighWaterBytes,
+      slowConsumerTimeoutMs: config.limits.slowConsumerTimeoutMs,
+      metrics: this.metrics,
+      onClosed: (connection, code) => this.forget(connection, code),
+    }
     this.nameRules = { maxLength: config.limits.maxDocumentNameLength, pattern: DEFAULT_DOCUMENT_NAME_PATTERN }
     this.registry = new RoomRegistry({
       storage: options.storage,
@@ -98,7 +105,7 @@ export class TandemServer {
       }, config.heartbeatMs),
       setInterval(() => {
         const idleSince = Date.now() - KEEPALIVE_IDLE_MS
-        for (const session of this.sessions) session.keepalive(idleSince)
+        for (const connection of this.connections) connection.keepalive(idleSince)
       }, KEEPALIVE_SWEEP_MS),
     )
     for (const timer of this.timers) timer.unref()
@@ -160,7 +167,8 @@ export class TandemServer {
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    // Until the upgrade is done; ws handles the socket's errors after that.
+    socket.on('error', destroySocket)
     this.accept(request, socket, head).catch((error: unknown) => {
       this.options.logger.error({ err: error }, 'upgrade failed')
       refuseUpgrade(socket, new TandemError('INTERNAL_ERROR'))
@@ -207,8 +215,10 @@ export class TandemServer {
       this.refuse(request, socket, overLimit)
       return
     }
-    // From here on the slot is ours: released when the socket closes, whatever happens.
-    releaseOnClose(socket, this.connectionLimiter, ip)
+    // From here on the slot is ours: released when the socket closes, whatever happens (until
+    // the upgrade is done; then the connection's close releases it).
+    const slot = { ip, release: () => this.connectionLimiter.release(ip) }
+    socket.on('close', slot.release)
     let target
     try {
       target = routeUpgrade(request, this.options.config.multiplexPath, this.nameRules)
@@ -218,7 +228,7 @@ export class TandemServer {
     }
     if (target.dialect === 'multiplexed') {
       // Authentication is per document, with the token of each document's Auth message.
-      this.open(request, socket, head, undefined, (connection) =>
+      this.open(request, socket, head, slot, undefined, (connection) =>
         new MultiplexedSession(connection, {
           request,
           upgradeToken: tokenFromRequest(request),
@@ -244,46 +254,52 @@ export class TandemServer {
       request,
       socket,
       head,
+      slot,
       document,
       (connection) => new YWebsocketSession(connection, document, this.registry, this.options.config.limits, { readOnly: access === 'read' }),
     )
   }
 
-  /** Upgrades and puts a dialect session on the new connection. `document` is for logs (y-websocket). */
-  private open(request: IncomingMessage, socket: Duplex, head: Buffer, document: string | undefined, createSession: (connection: Connection) => Keepalive): void {
+  /**
+   * Upgrades and puts a dialect session on the new connection, which from then on releases the
+   * connection `slot` itself. `document` is for logs (y-websocket).
+   */
+  private open(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    slot: ConnectionSlot,
+    document: string | undefined,
+    createSession: (connection: Connection) => unknown,
+  ): void {
     if (socket.destroyed) return
-    const ip = clientAddress(request, this.options.config.trustProxy)
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const { limits } = this.options.config
-      const connection = new Connection(ws, ip, this.options.logger, {
-        rates: limits,
-        sendBufferHighWaterBytes: limits.sendBufferHighWaterBytes,
-        slowConsumerTimeoutMs: limits.slowConsumerTimeoutMs,
-        metrics: this.metrics,
-      })
-      this.track(connection, createSession(connection), document)
+      // Nothing made here outlives the upgrade: a listener closing over this scope would keep the
+      // whole upgrade request alive with it (about 3 KB per idle connection).
+      socket.off('error', destroySocket)
+      socket.off('close', slot.release)
+      const connection = new Connection(ws, slot.ip, this.options.logger, this.connectionPolicy)
+      createSession(connection)
+      this.connections.add(connection)
+      if (this.options.logger.isLevelEnabled('debug')) connection.logger.debug({ doc: document, ip: connection.ip }, 'connection opened')
     })
   }
 
-  /**
-   * Registers a live connection and forgets it on close. A method of its own so that the
-   * connection-long 'close' listener closes over nothing but these three: a closure made inside
-   * the upgrade callback would share its scope and keep the whole upgrade request alive with it
-   * (about 3 KB per idle connection).
-   */
-  private track(connection: Connection, session: Keepalive, document: string | undefined): void {
-    this.connections.add(connection)
-    this.sessions.add(session)
-    connection.socket.on('close', (code) => {
-      this.connections.delete(connection)
-      this.sessions.delete(session)
-      if (this.options.logger.isLevelEnabled('debug')) connection.logger.debug({ code, doc: document }, 'connection closed')
-    })
-    if (this.options.logger.isLevelEnabled('debug')) connection.logger.debug({ doc: document, ip: connection.ip }, 'connection opened')
+  /** The connection's socket has closed (its session has cleaned up already). */
+  private forget(connection: Connection, code: number): void {
+    this.connections.delete(connection)
+    this.connectionLimiter.release(connection.ip)
+    if (this.options.logger.isLevelEnabled('debug')) connection.logger.debug({ code }, 'connection closed')
   }
 }
 
-/** Gives the connection slot of `ip` back when the socket closes (outside any request scope, see `track`). */
-const releaseOnClose = (socket: Duplex, limiter: ConnectionLimiter, ip: string): void => {
-  socket.once('close', () => limiter.release(ip))
+/** The connection slot of an accepted request, released by the raw socket's close until upgraded. */
+interface ConnectionSlot {
+  readonly ip: string
+  readonly release: () => void
+}
+
+/** One listener for every socket still upgrading (ws calls it with `this` = the socket). */
+function destroySocket(this: Duplex): void {
+  this.destroy()
 }

@@ -1,6 +1,6 @@
 import type { RawData } from 'ws'
 import { ywebsocket, decodeAwarenessUpdate, TandemError } from '@tandem/protocol'
-import { asTandemError, type Connection } from './connection.js'
+import { asTandemError, type Connection, type Session } from './connection.js'
 import type { Outbound, RoomMember } from './room-member.js'
 import type { Room } from './room.js'
 import type { RoomRegistry } from './room-registry.js'
@@ -18,7 +18,7 @@ const KEEPALIVE = ywebsocket.encodeMessage({ type: 'awareness', update: new Uint
  * message per frame. Frames that arrive while the document loads wait in order; nothing is
  * answered before the stored state is in.
  */
-export class YWebsocketSession implements RoomMember {
+export class YWebsocketSession implements RoomMember, Session {
   readonly readOnly: boolean
   private room: Room | null = null
   private waiting: RawData[] | null = []
@@ -26,15 +26,14 @@ export class YWebsocketSession implements RoomMember {
 
   constructor(
     private readonly connection: Connection,
-    private readonly documentName: string,
-    private readonly registry: RoomRegistry,
+    documentName: string,
+    registry: RoomRegistry,
     private readonly limits: SessionLimits,
     options: { readOnly: boolean },
   ) {
     this.readOnly = options.readOnly
-    connection.socket.on('message', (data, isBinary) => this.receive(data, isBinary))
-    connection.socket.on('close', () => this.onClose())
-    void this.registry
+    connection.attach(this)
+    void registry
       .join(documentName, this, () => !this.closed)
       .then((room) => {
         if (room === null) return
@@ -79,7 +78,7 @@ export class YWebsocketSession implements RoomMember {
     if (this.room !== null && this.connection.lastSentAt < idleSince) this.connection.send(KEEPALIVE)
   }
 
-  private receive(data: RawData, isBinary: boolean): void {
+  receive(data: RawData, isBinary: boolean): void {
     if (!isBinary) {
       this.connection.fail(new TandemError('UNSUPPORTED_DATA'))
       return
@@ -124,7 +123,7 @@ export class YWebsocketSession implements RoomMember {
     }
   }
 
-  private onClose(): void {
+  socketClosed(): void {
     this.closed = true
     this.waiting = null
     this.room?.leave(this)

@@ -1,4 +1,3 @@
-export { TokenBucket } from './token-bucket.js'
-export { RateLimiter, type RateLimits } from './rate-limiter.js'
+export { admit, fillBuckets, type RateLimits, type RateState } from './rate-limiter.js'
 export { ConnectionLimiter, type ConnectionLimits } from './connection-limiter.js'
 export { checkOrigin } from './origin.js'

@@ -1,5 +1,3 @@
-import { TokenBucket } from './token-bucket.js'
-
 export interface RateLimits {
   readonly messagesPerSecond: number
   readonly messageBurst: number
@@ -7,18 +5,39 @@ export interface RateLimits {
   readonly bytesBurst: number
 }
 
-/** Per-connection inbound rate: one bucket for messages, one for bytes. */
-export class RateLimiter {
-  private readonly messages: TokenBucket
-  private readonly bytes: TokenBucket
+/**
+ * A connection's inbound rate: two token buckets, one for messages and one for bytes, as three
+ * plain numbers the connection keeps on itself (at 10,000 idle connections every object kept per
+ * connection shows in the server's memory). Tokens flow in at the rate per second and at most the
+ * burst is kept; both refill lazily on each message (no timers), so an idle connection costs
+ * nothing.
+ */
+export interface RateState {
+  messageTokens: number
+  byteTokens: number
+  refilledAt: number
+}
 
-  constructor(limits: RateLimits, now: () => number = Date.now) {
-    this.messages = new TokenBucket(limits.messagesPerSecond, limits.messageBurst, now)
-    this.bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesBurst, now)
-  }
+/** Fills both buckets: a new connection may send a whole burst at once. */
+export const fillBuckets = (state: RateState, limits: RateLimits, now: number): void => {
+  state.messageTokens = limits.messageBurst
+  state.byteTokens = limits.bytesBurst
+  state.refilledAt = now
+}
 
-  /** Whether a message of `byteLength` bytes is within the rate (and counts it if so). */
-  admit(byteLength: number): boolean {
-    return this.messages.take(1) && this.bytes.take(byteLength)
+/**
+ * Whether a message of `byteLength` bytes is within the rate; if so it is counted (one message
+ * token, `byteLength` byte tokens). A refused message spends nothing.
+ */
+export const admit = (state: RateState, limits: RateLimits, byteLength: number, now: number): boolean => {
+  const elapsed = now - state.refilledAt
+  if (elapsed > 0) {
+    state.messageTokens = Math.min(limits.messageBurst, state.messageTokens + (elapsed * limits.messagesPerSecond) / 1000)
+    state.byteTokens = Math.min(limits.bytesBurst, state.byteTokens + (elapsed * limits.bytesPerSecond) / 1000)
+    state.refilledAt = now
   }
+  if (state.messageTokens < 1 || state.byteTokens < byteLength) return false
+  state.messageTokens -= 1
+  state.byteTokens -= byteLength
+  return true
 }

@@ -1,0 +1,80 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { pino } from 'pino'
+import WebSocket, { WebSocketServer, type RawData } from 'ws'
+import { Connection, type ConnectionPolicy, type Session } from './connection.js'
+
+/** A session that records what its connection hands it (and whether the connection was still open). */
+class RecordingSession implements Session {
+  readonly heard: string[] = []
+  constructor(private readonly connection: Connection) {
+    connection.attach(this)
+  }
+  receive(data: RawData): void {
+    this.heard.push(this.connection.open ? String(data) : `${String(data)} (closed)`)
+  }
+  socketClosed(): void {
+    this.heard.push('socket closed')
+  }
+  keepalive(): void {}
+}
+
+describe('Connection', () => {
+  const cleanups: Array<() => void> = []
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup()
+  })
+
+  /** A ws server whose sockets become Connections with `policy`, and a way to open client sockets to it. */
+  const serve = async (policy: ConnectionPolicy) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', clientTracking: false })
+    cleanups.push(() => wss.close())
+    await once(wss, 'listening')
+    const accepted: Array<{ connection: Connection; session: RecordingSession }> = []
+    wss.on('connection', (ws) => {
+      const connection = new Connection(ws, '127.0.0.1', pino({ level: 'silent' }), policy)
+      accepted.push({ connection, session: new RecordingSession(connection) })
+    })
+    const connect = async () => {
+      const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
+      cleanups.push(() => client.terminate())
+      const [server] = await Promise.all([once(wss, 'connection'), once(client, 'open')])
+      const { connection, session } = accepted.find((entry) => entry.connection.socket === server[0])!
+      return { client, connection, session }
+    }
+    return { connect }
+  }
+
+  it('shares one listener per event between all its sockets (no closures per idle connection)', async () => {
+    const { connect } = await serve({})
+    const [a, b] = [await connect(), await connect()]
+    for (const event of ['message', 'close', 'pong', 'error']) {
+      expect(a.connection.socket.listeners(event)).toHaveLength(1)
+      expect(a.connection.socket.listeners(event)[0]).toBe(b.connection.socket.listeners(event)[0])
+    }
+  })
+
+  it('hands messages to its session in order, and the close to the session, then to the policy', async () => {
+    const forgotten: string[][] = []
+    const { connect } = await serve({ onClosed: (connection, code) => forgotten.push([...session.heard, `${connection.id} ${code}`]) })
+    const { client, connection, session } = await connect()
+    const socketClosed = once(connection.socket, 'close')
+    client.send('one')
+    client.send('two')
+    client.close(4000)
+    await socketClosed
+    expect(forgotten).toEqual([['one', 'two', 'socket closed', `${connection.id} 4000`]])
+  })
+
+  it('closes a connection over its rate with 1013 (RATE_LIMITED) before its session looks at the message', async () => {
+    const rates = { messagesPerSecond: 0.001, messageBurst: 2, bytesPerSecond: 1_000_000, bytesBurst: 1_000_000 }
+    const { connect } = await serve({ rates })
+    const { client, connection, session } = await connect()
+    const closed = once(client, 'close')
+    for (const text of ['one', 'two', 'three']) client.send(text)
+    const [code, reason] = (await closed) as [number, Buffer]
+    expect([code, String(reason)]).toEqual([1013, 'RATE_LIMITED'])
+    expect(session.heard).toEqual(['one', 'two', 'three (closed)'])
+  })
+})
