@@ -15,7 +15,7 @@ import type {
 } from '@tandem/storage'
 import { migrate } from './schema.js'
 import { prepareStatements, type LoggedRow, type Statements } from './statements.js'
-import { WalSync } from './wal-sync.js'
+import { MIN_SYNC_INTERVAL_MS, WalSync } from './wal-sync.js'
 
 export interface SqliteStorageOptions {
   /** Path of the database file. Its directory must exist; `SqliteStorage.open` creates it. */
@@ -26,6 +26,11 @@ export interface SqliteStorageOptions {
    * leaves it to the OS.
    */
   readonly durability?: Durability
+  /**
+   * At 'full': the shortest time between the starts of two fsyncs of the WAL (default
+   * {@link MIN_SYNC_INTERVAL_MS}). Writes made meanwhile share the next one.
+   */
+  readonly minSyncIntervalMs?: number
 }
 
 /**
@@ -102,7 +107,7 @@ export class SqliteStorage implements StorageAdapter {
     const run = db.transaction((body: () => unknown) => body())
     this.#read = run as InTransaction
     this.#write = run.immediate as InTransaction
-    this.#walSync = durability === 'full' && !db.memory ? new WalSync(`${resolve(db.name)}-wal`) : null
+    this.#walSync = durability === 'full' && !db.memory ? new WalSync(`${resolve(db.name)}-wal`, options.minSyncIntervalMs ?? MIN_SYNC_INTERVAL_MS) : null
   }
 
   /** How many times the WAL has been fsync'd (durability 'full'); several writes share one. */

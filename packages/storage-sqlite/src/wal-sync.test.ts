@@ -21,8 +21,8 @@ describe('SqliteStorage durability: writes first, fsyncs the WAL after, in group
   const opened: SqliteStorage[] = []
   const { updates } = recordTextEdits(11, 10)
   const entry = (index: number): AppendEntry[] => [{ document: 'doc', update: updates[index]! }]
-  const open = (durability: Durability) => {
-    const storage = new SqliteStorage({ file, durability })
+  const open = (durability: Durability, minSyncIntervalMs = 0) => {
+    const storage = new SqliteStorage({ file, durability, minSyncIntervalMs })
     opened.push(storage)
     return storage
   }
@@ -89,6 +89,33 @@ describe('SqliteStorage durability: writes first, fsyncs the WAL after, in group
       'durable 3',
     ])
     expect(storage.walSyncs - syncsBefore).toBe(2)
+  })
+
+  it('spaces fsyncs: a write soon after one waits for the interval, then its own fsync', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] })
+    try {
+      const prototype = await fileHandlePrototype()
+      const syncCalls = vi.spyOn(prototype, 'sync')
+      const storage = open('full', 1_000)
+      // Nothing synced for a while: at once.
+      await storage.append(entry(0))
+      expect(storage.walSyncs).toBe(1)
+      const callsBefore = syncCalls.mock.calls.length
+      let durable = false
+      const written = storage.appendNow(entry(1)).then(() => (durable = true))
+      const alsoWritten = storage.appendNow(entry(2))
+      await new Promise((resolve) => setImmediate(resolve))
+      // The interval has not passed: no fsync has even been asked for.
+      expect(syncCalls.mock.calls.length).toBe(callsBefore)
+      expect(durable).toBe(false)
+      await vi.advanceTimersByTimeAsync(1_000)
+      await Promise.all([written, alsoWritten])
+      // One fsync for both writes of the interval.
+      expect(syncCalls.mock.calls.length).toBe(callsBefore + 1)
+      expect(storage.walSyncs).toBe(2)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('makes every write durable at full (append, compaction, delete), and fsyncs nothing itself at normal or off', async () => {
