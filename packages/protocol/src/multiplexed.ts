@@ -1,4 +1,5 @@
 import * as encoding from 'lib0/encoding'
+import { stringPrefixed } from './exact-frame.js'
 import { Reader } from './reader.js'
 import { TandemError } from './errors.js'
 import { readSync, writeSync, type SyncMessage } from './sync.js'
@@ -200,12 +201,7 @@ export const encodeDocumentFrame = (address: string, message: DocumentMessage): 
  * same in both dialects) with its address, so a broadcast encoded once for y-websocket is framed
  * for the multiplexed dialect with one copy.
  */
-export const frameInner = (address: string, inner: Uint8Array): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarString(encoder, address)
-  encoding.writeUint8Array(encoder, inner)
-  return encoding.toUint8Array(encoder)
-}
+export const frameInner = (address: string, inner: Uint8Array): Uint8Array => stringPrefixed(address, inner)
 
 /** Hocuspocus's `sessionAwareness` addresses a document as `name + "\0" + sessionId`. */
 export const documentNameOf = (address: string): string => {

@@ -1,7 +1,8 @@
 import * as encoding from 'lib0/encoding'
 import { Reader } from './reader.js'
 import { TandemError } from './errors.js'
-import { readSync, writeSync, type SyncMessage } from './sync.js'
+import { lengthPrefixed } from './exact-frame.js'
+import { readSync, SyncStep, writeSync, type SyncMessage } from './sync.js'
 
 /**
  * The y-websocket dialect: one y-protocols message per binary frame, for the document named in
@@ -73,6 +74,17 @@ export const writeMessage = (encoder: encoding.Encoder, message: YMessage): void
 }
 
 export const encodeMessage = (message: YMessage): Uint8Array => {
+  // The hot messages (every broadcast and sync answer) in one exactly sized array.
+  switch (message.type) {
+    case 'sync-step1':
+      return lengthPrefixed([MessageType.sync, SyncStep.step1], message.stateVector)
+    case 'sync-step2':
+      return lengthPrefixed([MessageType.sync, SyncStep.step2], message.update)
+    case 'sync-update':
+      return lengthPrefixed([MessageType.sync, SyncStep.update], message.update)
+    case 'awareness':
+      return lengthPrefixed([MessageType.awareness], message.update)
+  }
   const encoder = encoding.createEncoder()
   writeMessage(encoder, message)
   return encoding.toUint8Array(encoder)
