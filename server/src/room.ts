@@ -92,7 +92,7 @@ export class Room {
   /** Updates received this tick, grouped by sender, in arrival order. */
   private inbound = new Map<RoomMember, Uint8Array[]>()
   /** Broadcasts produced by this tick's flush, sent by `deliver()` once the commit has started. */
-  private outbox: Array<{ message: Outbound; except: unknown; update: Uint8Array }> = []
+  private outbox: Array<{ except: unknown; update: Uint8Array }> = []
   /** The full state, encoded on demand to answer sync step 1 and kept until the next change. */
   private encodedState: Uint8Array | null = null
   /** Updates in the log since the last snapshot (drives compaction). */
@@ -308,7 +308,13 @@ export class Room {
   deliver(): void {
     const outbox = this.outbox
     this.outbox = []
-    for (let i = 0; i < outbox.length; i++) this.broadcast(outbox[i]!.message, outbox[i]!.except, outbox, i)
+    for (let i = 0; i < outbox.length; i++) {
+      const { except, update } = outbox[i]!
+      // Encoded only when someone will receive it: a lone writer's room sends nothing.
+      if (this.members.size > (this.members.has(except as RoomMember) ? 1 : 0)) {
+        this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except, outbox, i)
+      }
+    }
     if (!this.awareness.hasChanges || this.awarenessTimer !== null) return
     const wait = this.lastAwarenessAt + AWARENESS_INTERVAL_MS - this.host.now()
     if (wait <= 0) {
@@ -400,7 +406,7 @@ export class Room {
     this.logBytes += update.byteLength
     this.approximateBytes += update.byteLength
     this.host.persist(this, update)
-    this.outbox.push({ message: { inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except: origin, update })
+    this.outbox.push({ except: origin, update })
   }
 
   private broadcast(message: Outbound, except: unknown, outbox: ReadonlyArray<{ except: unknown; update: Uint8Array }> = [], index = 0): void {
