@@ -38,9 +38,10 @@ export const profiles: Record<string, Profile> = {
       S1: MAIN,
       // S2 also runs on each peer's other storage setting, for S6.
       S2: [...MAIN, 'tandem-normal', 'y-websocket-leveldb', 'hocuspocus-memory'],
-      S3: MAIN,
+      // Memory also without `npm start`'s Node flags (--max-semi-space-size), as the peers run.
+      S3: [...MAIN, 'tandem-node-defaults'],
       S4: ['tandem', 'tandem-memory', 'y-websocket', 'y-websocket-leveldb', 'hocuspocus'],
-      S5: MAIN,
+      S5: [...MAIN, 'tandem-node-defaults'],
       S7: MAIN,
       S8: MAIN,
     },

@@ -11,6 +11,18 @@ export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
 export const REPO_DIR = dirname(BENCH_DIR)
 const TANDEM_CLI = join(REPO_DIR, 'server', 'dist', 'cli.js')
 
+/**
+ * The Node flags `npm start` runs Tandem with, read from the root package.json's `serve` script so
+ * the benchmark measures the server as it ships (today a smaller young generation:
+ * `--max-semi-space-size=8`, see docs/architecture.md "Memory").
+ */
+export const TANDEM_NODE_FLAGS: readonly string[] = (() => {
+  const serve = (JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['serve'] ?? ''
+  const match = /\bnode((?: --\S+)*) server\/dist\/cli\.js serve\b/.exec(serve)
+  if (match === null) throw new Error(`cannot find \`node [flags] server/dist/cli.js serve\` in the serve script: ${serve}`)
+  return match[1]!.trim().split(' ').filter((flag) => flag !== '')
+})()
+
 /** How one server under test is started and what it can do. */
 export interface ServerSpec {
   readonly id: string
@@ -60,7 +72,13 @@ const tandemVersion = (): string => {
 
 const peer = (script: string, ...args: string[]): string[] => [process.execPath, '--import', 'tsx', join(BENCH_DIR, 'servers', script), ...args]
 
-const tandem = (id: string, label: string, extra: string[], storage: ServerSpec['storage']): ServerSpec => ({
+const tandem = (
+  id: string,
+  label: string,
+  extra: string[],
+  storage: ServerSpec['storage'],
+  nodeFlags: readonly string[] = TANDEM_NODE_FLAGS,
+): ServerSpec => ({
   id,
   label,
   family: 'tandem',
@@ -74,6 +92,7 @@ const tandem = (id: string, label: string, extra: string[], storage: ServerSpec[
   // limits (see there); `tandem-cli` below is the CLI itself.
   command: (port, dataDir, options) => [
     process.execPath,
+    ...nodeFlags,
     ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]),
     '--import', 'tsx',
     join(BENCH_DIR, 'servers', 'tandem.ts'),
@@ -90,6 +109,7 @@ const tandemCli = (): ServerSpec => ({
   ...tandem('tandem-cli', 'Tandem CLI (default rate limit)', [], 'durable'),
   command: (port, dataDir, options) => [
     process.execPath,
+    ...TANDEM_NODE_FLAGS,
     ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]),
     TANDEM_CLI,
     'serve',
@@ -111,6 +131,9 @@ export const serverSpecs = (): Map<string, ServerSpec> => {
     tandem('tandem', 'Tandem (SQLite, durability full)', [], 'durable'),
     tandem('tandem-normal', 'Tandem (SQLite, durability normal)', ['--durability', 'normal'], 'durable'),
     tandem('tandem-memory', 'Tandem (storage off)', ['--storage', 'memory'], 'none'),
+    // The same server without `npm start`'s Node flags (Node's default heap sizes, as the peers run):
+    // what the flags are worth, and what an embedder who starts Node plainly gets.
+    tandem('tandem-node-defaults', "Tandem (SQLite, Node's default heap flags)", [], 'durable', []),
     tandemCli(),
     {
       id: 'y-websocket',
