@@ -1,4 +1,4 @@
-import type { TandemError } from '@tandem/protocol'
+import { ywebsocket, type TandemError, type YMessage } from '@tandem/protocol'
 
 /**
  * A message for one document, encoded once. `inner` is the y-protocols message; a dialect that
@@ -9,6 +9,16 @@ export interface Outbound {
   readonly inner: Uint8Array
   framed?: Uint8Array
 }
+
+/**
+ * An encoded y-protocols message as an Outbound. The bytes are wrapped in a Buffer view once here:
+ * `ws` wraps anything else in a new Buffer on every send, once per recipient of a broadcast.
+ */
+export const outbound = (message: YMessage): Outbound => ({ inner: asBuffer(ywebsocket.encodeMessage(message)) })
+
+/** A Buffer over the same bytes (no copy). */
+export const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 /**
  * What a Room sees of a connection's presence in one document. The room never touches the socket:

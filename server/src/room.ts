@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
-import { ywebsocket, TandemError, type AwarenessEntry } from '@tandem/protocol'
+import { TandemError, type AwarenessEntry } from '@tandem/protocol'
 import type { StoredDocument } from '@tandem/storage'
-import type { Outbound, RoomMember } from './room-member.js'
+import { outbound, type Outbound, type RoomMember } from './room-member.js'
 import { RoomAwareness } from './room-awareness.js'
 import { ClientOwnership } from './client-ownership.js'
 import { validateUpdate } from './validate-update.js'
@@ -208,7 +208,7 @@ export class Room {
 
   /** Our sync step 1: the joiner answers with everything we lack. */
   private greet(member: RoomMember): void {
-    member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step1', stateVector: this.stateVector() }) })
+    member.send(outbound({ type: 'sync-step1', stateVector: this.stateVector() }))
   }
 
   private stateVector(): Uint8Array {
@@ -235,7 +235,7 @@ export class Room {
   syncStep1(member: RoomMember, stateVector: Uint8Array): void {
     this.encodedState ??= Y.encodeStateAsUpdate(this.doc)
     const update = isEmptyStateVector(stateVector) ? this.encodedState : Y.diffUpdate(this.encodedState, stateVector)
-    member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-step2', update }) })
+    member.send(outbound({ type: 'sync-step2', update }))
   }
 
   /**
@@ -312,7 +312,7 @@ export class Room {
       const { except, update } = outbox[i]!
       // Encoded only when someone will receive it: a lone writer's room sends nothing.
       if (this.members.size > (this.members.has(except as RoomMember) ? 1 : 0)) {
-        this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) }, except, outbox, i)
+        this.broadcast(outbound({ type: 'sync-update', update }), except, outbox, i)
       }
     }
     if (!this.awareness.hasChanges || this.awarenessTimer !== null) return
@@ -331,7 +331,7 @@ export class Room {
     const changes = this.awareness.takeChanges()
     if (changes === null) return
     this.lastAwarenessAt = this.host.now()
-    this.broadcast({ inner: ywebsocket.encodeMessage({ type: 'awareness', update: changes }) }, null)
+    this.broadcast(outbound({ type: 'awareness', update: changes }), null)
   }
 
   /** Everyone's presence, to one member (a joiner, a query, a resync). */
@@ -339,7 +339,7 @@ export class Room {
     const snapshot = this.awareness.snapshot()
     if (snapshot === null) return
     if (this.present?.snapshot !== snapshot) {
-      this.present = { snapshot, message: { inner: ywebsocket.encodeMessage({ type: 'awareness', update: snapshot }) } }
+      this.present = { snapshot, message: outbound({ type: 'awareness', update: snapshot }) }
     }
     member.send(this.present.message)
   }
@@ -437,7 +437,7 @@ export class Room {
     if (behind === undefined || !this.members.has(member)) return
     this.behind.delete(member)
     const update = Y.mergeUpdates([...behind.missed, Y.encodeStateAsUpdate(this.doc, behind.stateVector)])
-    member.send({ inner: ywebsocket.encodeMessage({ type: 'sync-update', update }) })
+    member.send(outbound({ type: 'sync-update', update }))
     this.sendPresent(member)
   }
 

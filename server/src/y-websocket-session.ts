@@ -1,7 +1,7 @@
 import type { RawData } from 'ws'
 import { ywebsocket, decodeAwarenessUpdate, TandemError } from '@tandem/protocol'
 import { asTandemError, type Connection, type Session } from './connection.js'
-import type { Outbound, RoomMember } from './room-member.js'
+import { outbound, type Outbound, type RoomMember } from './room-member.js'
 import type { Room } from './room.js'
 import type { RoomRegistry } from './room-registry.js'
 
@@ -11,7 +11,7 @@ export interface SessionLimits {
 }
 
 /** Sent when a y-websocket connection has heard nothing for a while: an empty awareness update. */
-const KEEPALIVE = ywebsocket.encodeMessage({ type: 'awareness', update: new Uint8Array([0]) })
+const KEEPALIVE = outbound({ type: 'awareness', update: new Uint8Array([0]) }).inner
 
 /**
  * The y-websocket dialect: one socket, one document (named by the URL path), one y-protocols
