@@ -25,6 +25,8 @@ export interface Statements {
   readonly upsertSnapshot: Statement<[docId: number, seq: number, data: Uint8Array]>
   readonly logStats: Statement<[docId: number], { updates: number; updateBytes: number }>
   readonly snapshotBytes: Statement<[docId: number], number>
+  /** The snapshot's seq alone (reading `snapshot` would read its whole blob). */
+  readonly snapshotSeq: Statement<[docId: number], number>
   readonly listDocuments: Statement<[], string>
   readonly deleteDocument: ReadonlyArray<Statement<[docId: number]>>
   readonly insertVersion: Statement<[docId: number, label: string, createdAt: number, data: Uint8Array]>
@@ -62,6 +64,7 @@ export function prepareStatements(db: Database.Database): Statements {
       'SELECT count(*) AS updates, coalesce(sum(length(data)), 0) AS updateBytes FROM updates WHERE doc_id = ?',
     ),
     snapshotBytes: db.prepare<[docId: number], number>('SELECT length(data) FROM snapshots WHERE doc_id = ?').pluck(),
+    snapshotSeq: db.prepare<[docId: number], number>('SELECT seq FROM snapshots WHERE doc_id = ?').pluck(),
 
     listDocuments: db
       .prepare<[], string>(
