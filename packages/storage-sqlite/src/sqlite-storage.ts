@@ -15,7 +15,6 @@ import type {
 } from '@tandem/storage'
 import { migrate } from './schema.js'
 import { prepareStatements, type LoggedRow, type Statements } from './statements.js'
-import { Checkpointer } from './checkpointer.js'
 import { MIN_SYNC_INTERVAL_MS, WalSync } from './wal-sync.js'
 
 export interface SqliteStorageOptions {
@@ -45,15 +44,6 @@ const SYNCHRONOUS: Record<Durability, string> = { full: 'NORMAL', normal: 'NORMA
  * before failing with SQLITE_BUSY.
  */
 const BUSY_TIMEOUT_MS = 5_000
-
-/** A worker checkpoints the WAL after this many commits (a commit writes a few pages). */
-const CHECKPOINT_EVERY_COMMITS = 200
-
-/**
- * SQLite's own checkpoint, inside the commit on the event loop, is left on as a bound on the WAL
- * (40 MB of 4 KiB pages); the worker's checkpoints keep it from having much to copy.
- */
-const AUTOCHECKPOINT_PAGES = 10_000
 
 /** What a compaction read: the document's snapshot and the log rows after it, in order. */
 interface CompactionInput {
@@ -85,8 +75,6 @@ export class SqliteStorage implements StorageAdapter {
   readonly #write: InTransaction
   /** Makes writes durable at 'full'; null at 'normal' and 'off' (and for an in-memory database). */
   readonly #walSync: WalSync | null
-  /** Checkpoints the WAL off the event loop; null for an in-memory database. */
-  readonly #checkpointer: Checkpointer | null
   #closed = false
 
   constructor(options: SqliteStorageOptions) {
@@ -118,26 +106,8 @@ export class SqliteStorage implements StorageAdapter {
     // reads first and then writes can fail with SQLITE_BUSY if another connection wrote meanwhile.
     const run = db.transaction((body: () => unknown) => body())
     this.#read = run as InTransaction
-    const write = run.immediate as InTransaction
-    this.#write = <T>(body: () => T): T => {
-      const result = write(body)
-      this.#checkpointer?.committed()
-      return result
-    }
+    this.#write = run.immediate as InTransaction
     this.#walSync = durability === 'full' && !db.memory ? new WalSync(`${resolve(db.name)}-wal`, options.minSyncIntervalMs ?? MIN_SYNC_INTERVAL_MS) : null
-    if (db.memory) {
-      this.#checkpointer = null
-    } else {
-      db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
-      this.#checkpointer = new Checkpointer(resolve(db.name), CHECKPOINT_EVERY_COMMITS)
-      // Started now, not in the middle of the first burst of writes.
-      this.#checkpointer.start()
-    }
-  }
-
-  /** How many checkpoints the worker has completed. */
-  get checkpoints(): number {
-    return this.#checkpointer?.count ?? 0
   }
 
   /** How many times the WAL has been fsync'd (durability 'full'); several writes share one. */
@@ -187,8 +157,6 @@ export class SqliteStorage implements StorageAdapter {
     // The fold runs outside any transaction: it may take a while, and appends must not wait for it.
     const snapshot = fold(input.snapshot, input.rows.map((row) => bytes(row.data)))
     const result = this.#write(() => this.#writeCompaction(document, input, snapshot, options.version))
-    // A snapshot is many pages at once: copy them into the database file soon.
-    this.#checkpointer?.committed(true)
     await this.#durable()
     return result
   }
@@ -236,7 +204,6 @@ export class SqliteStorage implements StorageAdapter {
     this.#assertOpen()
     this.#closed = true
     await this.#walSync?.close()
-    await this.#checkpointer?.close()
     try {
       // Folds the WAL back into the main file and empties it, so the file alone is a full copy.
       this.#db.pragma('wal_checkpoint(TRUNCATE)')
