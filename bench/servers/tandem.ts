@@ -11,7 +11,8 @@ import { parseFlags, requiredPort } from './common.js'
  * one difference: the per-connection and per-address limits are lifted. Every benchmark client
  * comes from 127.0.0.1, S3/S5/S8 open up to 10,000 sockets (default: 256 per address), and the S2
  * and S7 writers send far more than 500 messages/s each (the default rate limit closes them with
- * 1013). The CLI has flags for the connection limits but none yet for the rate limit.
+ * 1013). The CLI has flags for the connection limits and the sustained rates, but none for the
+ * bursts (2,000 messages), which a writer's single socket read can exceed.
  *
  *   tsx servers/tandem.ts --port 1234 --data <dir> [--storage sqlite|memory] [--durability full|normal|off]
  */

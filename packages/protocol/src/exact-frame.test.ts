@@ -1,6 +1,7 @@
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import { lengthPrefixed, stringPrefixed, varUintSize } from './exact-frame.js'
+import { encodeMessage, writeMessage, type YMessage } from './y-websocket.js'
 
 const lib0 = (write: (encoder: encoding.Encoder) => void): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -42,6 +43,19 @@ describe('exactly sized frames', () => {
   it('counts varUint bytes like lib0', () => {
     for (const n of [0, 127, 128, 16_383, 16_384, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
       expect(varUintSize(n), String(n)).toBe(lib0((encoder) => encoding.writeVarUint(encoder, n)).byteLength)
+    }
+  })
+
+  it("encodeMessage's fast path writes what writeMessage (lib0) writes, for every message it takes", () => {
+    const update = payload(300)
+    const messages: YMessage[] = [
+      { type: 'sync-step1', stateVector: payload(5) },
+      { type: 'sync-step2', update },
+      { type: 'sync-update', update },
+      { type: 'awareness', update },
+    ]
+    for (const message of messages) {
+      expect(encodeMessage(message), message.type).toEqual(lib0((encoder) => writeMessage(encoder, message)))
     }
   })
 })
