@@ -6,9 +6,10 @@ import { join } from 'node:path'
  * spent a benchmark:
  *
  *   tsx src/run.ts --servers tandem --scenarios S2 --reps 1 --cpu-prof /tmp/prof --no-report
- *   tsx src/profile-top.ts /tmp/prof [--top 30]
+ *   tsx src/profile-top.ts /tmp/prof [--top 30] [--inclusive]
  *
- * With a directory, every .cpuprofile in it is merged.
+ * With a directory, every .cpuprofile in it is merged. `--inclusive` ranks by time spent in a
+ * function or anything it called (each sample counted once per function, however deep the recursion).
  */
 
 interface ProfileNode {
@@ -32,21 +33,41 @@ const shorten = (url: string): string => {
   return repo !== null ? repo[1]! : path
 }
 
-export const topSelfTime = (profiles: readonly CpuProfile[], top: number): { total: number; rows: Array<{ name: string; ms: number; share: number }> } => {
+const frameName = (node: ProfileNode): string => {
+  const frame = node.callFrame
+  return `${frame.functionName || '(anonymous)'}  ${shorten(frame.url)}${frame.url === '' ? '' : `:${frame.lineNumber + 1}`}`
+}
+
+export const topSelfTime = (
+  profiles: readonly CpuProfile[],
+  top: number,
+  inclusive = false,
+): { total: number; rows: Array<{ name: string; ms: number; share: number }> } => {
   const self = new Map<string, number>()
   let total = 0
   for (const profile of profiles) {
     const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+    const parent = new Map<number, number>()
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
     profile.samples.forEach((id, index) => {
       const node = byId.get(id)
       const delta = profile.timeDeltas[index] ?? 0
       if (node === undefined) return
-      const frame = node.callFrame
       // Waiting for I/O is not work: leave it out of the shares.
-      if (frame.functionName === '(idle)') return
-      const name = `${frame.functionName || '(anonymous)'}  ${shorten(frame.url)}${frame.url === '' ? '' : `:${frame.lineNumber + 1}`}`
-      self.set(name, (self.get(name) ?? 0) + delta)
+      if (node.callFrame.functionName === '(idle)') return
       total += delta
+      if (!inclusive) {
+        const name = frameName(node)
+        self.set(name, (self.get(name) ?? 0) + delta)
+        return
+      }
+      const seen = new Set<string>()
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const name = frameName(byId.get(at)!)
+        if (seen.has(name)) continue
+        seen.add(name)
+        self.set(name, (self.get(name) ?? 0) + delta)
+      }
     })
   }
   const rows = [...self.entries()]
@@ -69,8 +90,9 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].sp
   const { total, rows } = topSelfTime(
     files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as CpuProfile),
     top,
+    process.argv.includes('--inclusive'),
   )
   process.stdout.write(`${files.length} profile(s), ${(total / 1000).toFixed(2)} s busy (idle excluded)\n`)
-  process.stdout.write(`  self ms   share  function\n`)
+  process.stdout.write(`${process.argv.includes('--inclusive') ? '  incl ms' : '  self ms'}   share  function\n`)
   for (const row of rows) process.stdout.write(`${row.ms.toFixed(0).padStart(9)} ${(row.share * 100).toFixed(1).padStart(6)}%  ${row.name}\n`)
 }

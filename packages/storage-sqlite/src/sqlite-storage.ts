@@ -143,6 +143,13 @@ export class SqliteStorage implements StorageAdapter {
 
   async compact(document: string, fold: Fold, options: CompactOptions = {}): Promise<CompactionResult> {
     this.#assertOpen()
+    const { state } = options
+    if (state !== undefined) {
+      if (!(state instanceof Uint8Array)) throw new TypeError('compact: options.state must be a Uint8Array')
+      const result = this.#write(() => this.#replaceLog(document, state, options.version))
+      if (result.foldedUpdates > 0 || result.versionId !== undefined) await this.#durable()
+      return result
+    }
     const input = this.#read(() => this.#readForCompaction(document))
     if (input === undefined) return { foldedUpdates: 0, snapshotBytes: 0 }
     const snapshotBytes = input.snapshot?.byteLength ?? 0
@@ -279,6 +286,24 @@ export class SqliteStorage implements StorageAdapter {
     const result = { foldedUpdates: input.rows.length, snapshotBytes: snapshot.byteLength }
     if (version === undefined) return result
     return { ...result, versionId: this.#insertVersion(input.docId, version, snapshot) }
+  }
+
+  /** `compact` with a state from the caller: it replaces the snapshot and every row logged so far. */
+  #replaceLog(document: string, state: Uint8Array, version: string | undefined): CompactionResult {
+    const docId = this.#statements.documentId.get(document)
+    if (docId === undefined) return { foldedUpdates: 0, snapshotBytes: 0 }
+    const lastSeq = this.#statements.lastSeq.get(docId)!
+    const snapshotSeq = this.#statements.snapshotSeq.get(docId) ?? 0
+    if (lastSeq === snapshotSeq) {
+      const snapshotBytes = this.#statements.snapshotBytes.get(docId) ?? 0
+      if (version === undefined || snapshotBytes === 0) return { foldedUpdates: 0, snapshotBytes }
+      return { foldedUpdates: 0, snapshotBytes, versionId: this.#insertVersion(docId, version, bytes(this.#statements.snapshot.get(docId)!.data)) }
+    }
+    this.#statements.upsertSnapshot.run(docId, lastSeq, state)
+    const foldedUpdates = this.#statements.deleteUpdatesUpTo.run(docId, lastSeq).changes
+    const result = { foldedUpdates, snapshotBytes: state.byteLength }
+    if (version === undefined) return result
+    return { ...result, versionId: this.#insertVersion(docId, version, state) }
   }
 
   /** Nothing to fold: the current snapshot becomes the version. */

@@ -27,6 +27,8 @@ export interface Statements {
   readonly snapshotBytes: Statement<[docId: number], number>
   /** The snapshot's seq alone (reading `snapshot` would read its whole blob). */
   readonly snapshotSeq: Statement<[docId: number], number>
+  /** The highest seq handed out for the document (its last logged row, or the snapshot's). */
+  readonly lastSeq: Statement<[docId: number], number>
   readonly listDocuments: Statement<[], string>
   readonly deleteDocument: ReadonlyArray<Statement<[docId: number]>>
   readonly insertVersion: Statement<[docId: number, label: string, createdAt: number, data: Uint8Array]>
@@ -65,6 +67,7 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     snapshotBytes: db.prepare<[docId: number], number>('SELECT length(data) FROM snapshots WHERE doc_id = ?').pluck(),
     snapshotSeq: db.prepare<[docId: number], number>('SELECT seq FROM snapshots WHERE doc_id = ?').pluck(),
+    lastSeq: db.prepare<[docId: number], number>('SELECT last_seq FROM documents WHERE id = ?').pluck(),
 
     listDocuments: db
       .prepare<[], string>(

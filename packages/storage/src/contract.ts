@@ -163,6 +163,30 @@ export function runStorageContract(name: string, open: () => Promise<OpenedAdapt
       expect(textOf(stored)).toBe(recordTextEdits(8, 21).text)
     })
 
+    it('writes a state given by the caller in place of the snapshot and the log, without folding', async () => {
+      const { updates, text } = recordTextEdits(18, 30)
+      const neverCalled: Fold = () => {
+        throw new Error('fold called although a state was given')
+      }
+      expect(await adapter.compact('never', neverCalled, { state: foldUpdates(null, updates) })).toEqual({ foldedUpdates: 0, snapshotBytes: 0 })
+
+      await adapter.append(entries('doc', updates.slice(0, 20)))
+      await adapter.compact('doc', foldUpdates)
+      await adapter.append(entries('doc', updates.slice(20)))
+      const state = foldUpdates(null, updates)
+      const result = await adapter.compact('doc', neverCalled, { state, version: 'live' })
+      expect(result.foldedUpdates).toBe(10)
+      expect(result.snapshotBytes).toBe(state.byteLength)
+
+      const stored = await adapter.load('doc')
+      expect(stored).toEqual({ snapshot: state, updates: [], lastSeq: 30 })
+      expect(textOf(stored)).toBe(text)
+      expect(await adapter.loadVersion('doc', result.versionId!)).toEqual(state)
+      // Nothing logged since: nothing to replace.
+      expect(await adapter.compact('doc', neverCalled, { state: foldUpdates(null, []) })).toEqual({ foldedUpdates: 0, snapshotBytes: state.byteLength })
+      expect((await adapter.load('doc')).snapshot).toEqual(state)
+    })
+
     it('does nothing when compacting an empty or already compacted document', async () => {
       expect(await adapter.compact('never', foldUpdates)).toEqual({ foldedUpdates: 0, snapshotBytes: 0 })
       expect(await adapter.listDocuments()).toEqual([])

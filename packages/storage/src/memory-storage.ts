@@ -76,7 +76,7 @@ export class MemoryStorage implements StorageAdapter {
     const folded = stored.updates.slice()
     const lastSeq = stored.lastSeq
     const snapshotSeq = stored.snapshotSeq
-    const snapshot = fold(stored.snapshot?.slice() ?? null, folded.map((update) => update.data.slice())).slice()
+    const snapshot = (options.state ?? fold(stored.snapshot?.slice() ?? null, folded.map((update) => update.data.slice()))).slice()
 
     // The fold may have called back into the store: a delete, or another compaction, means the
     // rows this fold read are gone, and writing its snapshot would resurrect or regress the document.

@@ -39,7 +39,8 @@ export interface StorageAdapter {
    * Folds the document's snapshot and logged updates into a new snapshot with `fold`, then, in one
    * transaction, writes that snapshot and deletes exactly the rows it folded. Updates appended while
    * the fold runs are kept. A crash at any instant leaves either the old rows or the new snapshot,
-   * never neither. With `version`, the new snapshot is also kept as a named version.
+   * never neither. With `version`, the new snapshot is also kept as a named version. With `state`,
+   * that state is the new snapshot: `fold` is not called and the log is not read.
    */
   compact(document: string, fold: Fold, options?: CompactOptions): Promise<CompactionResult>
 
@@ -80,6 +81,14 @@ export type Fold = (snapshot: Uint8Array | null, updates: readonly Uint8Array[])
 export interface CompactOptions {
   /** Keep the folded snapshot as a named version as well. */
   readonly version?: string
+  /**
+   * The document's whole state, already folded by the caller: written as the snapshot in place of
+   * the current snapshot and every update logged so far, which are not read. The caller vouches
+   * that it holds all of them. The server passes its live document (every logged update was applied
+   * to it or came from it), which costs one encoding instead of rebuilding the document from the
+   * log; only a process that is the document's sole writer can vouch for that.
+   */
+  readonly state?: Uint8Array
 }
 
 export interface CompactionResult {
