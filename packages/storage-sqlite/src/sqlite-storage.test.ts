@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { foldUpdates } from '@tandem/storage'
 import { runStorageContract, seededRandom } from '@tandem/storage/contract'
+import { SCHEMA_V1 } from './schema.js'
 import { SqliteStorage } from './sqlite-storage.js'
 
 const temporaryDirectories: string[] = []
@@ -132,6 +133,11 @@ describe('SqliteStorage', () => {
     expect(stored.updates).toEqual([])
     expect(stored.lastSeq).toBe(3)
     expect(textOf(stored.snapshot, stored.updates)).toBe('abc')
+    // Numbering goes on after the snapshot, not after the stray row (a row at 3 would never load).
+    await reopened.append([{ document: 'doc', update: edits('abcd')[3]! }])
+    const appended = await reopened.load('doc')
+    expect(appended.lastSeq).toBe(4)
+    expect(textOf(appended.snapshot, appended.updates)).toBe('abcd')
   })
 
   it('rolls back the whole batch when a write fails inside the transaction', async () => {
@@ -141,9 +147,11 @@ describe('SqliteStorage', () => {
       { document: 'a', update: first! },
       { document: 'b', update: first! },
     ])
-    // Occupy the seq that b's next update will get, so that its insert fails after a's succeeded.
+    // Make b's next insert fail, after a's has succeeded in the same batch.
     const raw = new Database(file)
-    raw.prepare("INSERT INTO updates (doc_id, seq, data) SELECT id, 2, x'00' FROM documents WHERE name = 'b'").run()
+    raw.exec(`CREATE TRIGGER refuse_b BEFORE INSERT ON updates
+              WHEN NEW.doc_id = (SELECT id FROM documents WHERE name = 'b')
+              BEGIN SELECT RAISE(ABORT, 'constraint failed (test)'); END`)
     raw.close()
 
     await expect(
@@ -153,9 +161,41 @@ describe('SqliteStorage', () => {
       ]),
     ).rejects.toThrow(/constraint/i)
     expect(await storage.load('a')).toEqual({ snapshot: null, updates: [first], lastSeq: 1 })
-    // The sequence numbers reserved by the failed batch were rolled back too.
+    // The failed batch's rows were rolled back, so numbering goes on from a's first row.
     await storage.append([{ document: 'a', update: second! }])
     expect((await storage.load('a')).lastSeq).toBe(2)
+  })
+
+  it('upgrades a file of schema version 1 and numbers on from its counter', async () => {
+    const updates = edits('hello')
+    const v1 = new Database(file)
+    v1.pragma('journal_mode = WAL')
+    v1.exec(SCHEMA_V1)
+    v1.pragma('user_version = 1')
+    // Version 1 handed out seqs from documents.last_seq: 'doc' holds a snapshot of 1..3 and rows 4..5.
+    v1.prepare("INSERT INTO documents (id, name, last_seq) VALUES (7, 'doc', 5)").run()
+    v1.prepare('INSERT INTO snapshots (doc_id, seq, data) VALUES (7, 3, ?)').run(foldUpdates(null, updates.slice(0, 3)))
+    v1.prepare('INSERT INTO updates (doc_id, seq, data) VALUES (7, 4, ?), (7, 5, ?)').run(updates[3]!, updates[4]!)
+    v1.close()
+
+    const storage = open()
+    const stored = await storage.load('doc')
+    expect(stored.lastSeq).toBe(5)
+    expect(textOf(stored.snapshot, stored.updates)).toBe('hello')
+    await storage.append([{ document: 'doc', update: edits('hello!')[5]! }])
+    expect((await storage.load('doc')).lastSeq).toBe(6)
+    await storage.compact('doc', foldUpdates)
+    await storage.append([{ document: 'doc', update: edits('hello!?')[6]! }])
+    const after = await storage.load('doc')
+    expect(after.lastSeq).toBe(7)
+    expect(textOf(after.snapshot, after.updates)).toBe('hello!?')
+    expect(storage.integrityCheck()).toBe('ok')
+    await close(storage)
+
+    const raw = new Database(file, { readonly: true })
+    expect(raw.pragma('user_version', { simple: true })).toBe(2)
+    expect(raw.prepare("SELECT name FROM pragma_table_info('documents')").pluck().all()).toEqual(['id', 'name'])
+    raw.close()
   })
 
   it('keeps every acknowledged batch when the writing process is killed (kill -9)', async () => {

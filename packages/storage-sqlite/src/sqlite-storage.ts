@@ -242,7 +242,7 @@ export class SqliteStorage implements StorageAdapter {
     return { updates, updateBytes, snapshotBytes: this.#statements.snapshotBytes.get(docId) ?? 0 }
   }
 
-  /** Sequence numbers are reserved once per document in the batch, then the rows written in order. */
+  /** Rows are numbered on from the document's last seq, in order; a new document gets its row first. */
   #appendRows(entries: readonly AppendEntry[]): void {
     const byDocument = new Map<string, Uint8Array[]>()
     for (const { document, update } of entries) {
@@ -251,10 +251,20 @@ export class SqliteStorage implements StorageAdapter {
       else updates.push(update)
     }
     for (const [document, updates] of byDocument) {
-      const { id, lastSeq } = this.#statements.reserveSeqs.get(document, updates.length)!
-      let seq = lastSeq - updates.length
+      const known = this.#statements.documentId.get(document)
+      const id = known ?? Number(this.#statements.insertDocument.run(document).lastInsertRowid)
+      let seq = known === undefined ? 0 : this.#lastSeq(id)
       for (const update of updates) this.#statements.insertUpdate.run(id, ++seq, update)
     }
+  }
+
+  /**
+   * The highest seq the document's snapshot and log cover. Compaction deletes rows only up to the
+   * snapshot's seq, so this never goes back; the larger of the two is taken even so, because a row
+   * below the snapshot's seq is never loaded and numbering on from one would lose what follows.
+   */
+  #lastSeq(docId: number): number {
+    return Math.max(this.#statements.lastLoggedSeq.get(docId) ?? 0, this.#statements.snapshotSeq.get(docId) ?? 0)
   }
 
   #readForCompaction(document: string): CompactionInput | undefined {
@@ -292,7 +302,7 @@ export class SqliteStorage implements StorageAdapter {
   #replaceLog(document: string, state: Uint8Array, version: string | undefined): CompactionResult {
     const docId = this.#statements.documentId.get(document)
     if (docId === undefined) return { foldedUpdates: 0, snapshotBytes: 0 }
-    const lastSeq = this.#statements.lastSeq.get(docId)!
+    const lastSeq = this.#lastSeq(docId)
     const snapshotSeq = this.#statements.snapshotSeq.get(docId) ?? 0
     if (lastSeq === snapshotSeq) {
       const snapshotBytes = this.#statements.snapshotBytes.get(docId) ?? 0

@@ -17,7 +17,9 @@ type Statement<Params extends unknown[], Row = unknown> = Database.Statement<Par
 /** Every statement SqliteStorage runs. Single-column reads are plucked: they return the value. */
 export interface Statements {
   readonly documentId: Statement<[name: string], number>
-  readonly reserveSeqs: Statement<[name: string, count: number], { id: number; lastSeq: number }>
+  readonly insertDocument: Statement<[name: string]>
+  /** The seq of the document's last logged row, or null when its log is empty. */
+  readonly lastLoggedSeq: Statement<[docId: number], number | null>
   readonly insertUpdate: Statement<[docId: number, seq: number, data: Uint8Array]>
   readonly updatesAfter: Statement<[docId: number, seq: number], LoggedRow>
   readonly deleteUpdatesUpTo: Statement<[docId: number, seq: number]>
@@ -27,8 +29,6 @@ export interface Statements {
   readonly snapshotBytes: Statement<[docId: number], number>
   /** The snapshot's seq alone (reading `snapshot` would read its whole blob). */
   readonly snapshotSeq: Statement<[docId: number], number>
-  /** The highest seq handed out for the document (its last logged row, or the snapshot's). */
-  readonly lastSeq: Statement<[docId: number], number>
   readonly listDocuments: Statement<[], string>
   readonly deleteDocument: ReadonlyArray<Statement<[docId: number]>>
   readonly insertVersion: Statement<[docId: number, label: string, createdAt: number, data: Uint8Array]>
@@ -41,12 +41,9 @@ export function prepareStatements(db: Database.Database): Statements {
   return {
     documentId: db.prepare<[name: string], number>('SELECT id FROM documents WHERE name = ?').pluck(),
 
-    /** Reserves `count` sequence numbers: returns the document's id and the last number reserved. */
-    reserveSeqs: db.prepare<[name: string, count: number], { id: number; lastSeq: number }>(
-      `INSERT INTO documents (name, last_seq) VALUES (?, ?)
-       ON CONFLICT (name) DO UPDATE SET last_seq = last_seq + excluded.last_seq
-       RETURNING id, last_seq AS lastSeq`,
-    ),
+    insertDocument: db.prepare<[name: string]>('INSERT INTO documents (name) VALUES (?)'),
+    // One seek to the end of the document's range of the primary key: no row is read.
+    lastLoggedSeq: db.prepare<[docId: number], number | null>('SELECT max(seq) FROM updates WHERE doc_id = ?').pluck(),
     insertUpdate: db.prepare<[docId: number, seq: number, data: Uint8Array]>(
       'INSERT INTO updates (doc_id, seq, data) VALUES (?, ?, ?)',
     ),
@@ -67,7 +64,6 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
     snapshotBytes: db.prepare<[docId: number], number>('SELECT length(data) FROM snapshots WHERE doc_id = ?').pluck(),
     snapshotSeq: db.prepare<[docId: number], number>('SELECT seq FROM snapshots WHERE doc_id = ?').pluck(),
-    lastSeq: db.prepare<[docId: number], number>('SELECT last_seq FROM documents WHERE id = ?').pluck(),
 
     listDocuments: db
       .prepare<[], string>(
