@@ -1,5 +1,6 @@
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import WebSocket, { WebSocketServer, type RawData } from 'ws'
@@ -65,6 +66,40 @@ describe('Connection', () => {
     client.close(4000)
     await socketClosed
     expect(forgotten).toEqual([['one', 'two', 'socket closed', `${connection.id} 4000`]])
+  })
+
+  it('hands the frames sent in one task to the kernel in one write, in order', async () => {
+    // As server.ts does: upgrade by hand, so the Connection gets the TCP socket under the WebSocket.
+    const http = createServer()
+    const wss = new WebSocketServer({ noServer: true })
+    cleanups.push(() => http.close())
+    let accepted: { connection: Connection; transport: Socket } | null = null
+    http.on('upgrade', (request, socket, head) => {
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        accepted = { connection: new Connection(ws, '127.0.0.1', pino({ level: 'silent' }), {}, socket), transport: socket as Socket }
+      })
+    })
+    http.listen(0, '127.0.0.1')
+    await once(http, 'listening')
+    const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
+    cleanups.push(() => client.terminate())
+    await once(client, 'open')
+    const { connection, transport } = accepted!
+    const calls: string[] = []
+    const writev = transport._writev!.bind(transport)
+    const write = transport._write.bind(transport)
+    transport._writev = (chunks, callback) => (calls.push(`writev ${chunks.length}`), writev(chunks, callback))
+    transport._write = (chunk, encoding, callback) => (calls.push('write'), write(chunk, encoding, callback))
+
+    const received: string[] = []
+    const all = new Promise<void>((resolve) => client.on('message', (data) => received.push(String(data)) === 3 && resolve()))
+    for (const text of ['one', 'two', 'three']) connection.send(Buffer.from(text))
+    expect(calls).toEqual([])
+    await all
+    // Three frames of header and payload each, in one system call.
+    expect(calls).toEqual(['writev 6'])
+    expect(received).toEqual(['one', 'two', 'three'])
+    expect(transport.writableCorked).toBe(0)
   })
 
   it('closes a connection over its rate with 1013 (RATE_LIMITED) before its session looks at the message', async () => {

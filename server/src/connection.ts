@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import type { RawData, WebSocket } from 'ws'
 import { TandemError } from '@tandem/protocol'
 import type { Keepalive } from './keepalive.js'
@@ -64,6 +65,19 @@ function onError(this: WebSocket, error: Error & { code?: string }): void {
 }
 
 /**
+ * Transports corked by sends of the running task, uncorked together on the next tick: a task that
+ * sends several frames to one socket (a tick's broadcasts, one per writer; a sync answer and the
+ * awareness after it) hands them to the kernel in one write instead of one system call each.
+ */
+let corked: Duplex[] = []
+
+const uncorkAll = (): void => {
+  const transports = corked
+  corked = []
+  for (const transport of transports) transport.uncork()
+}
+
+/**
  * One WebSocket, whatever its dialect: sends frames, closes with a catalogued error (logged once),
  * and answers the server's heartbeat. Dialect sessions sit on top and never touch `ws` directly.
  */
@@ -90,6 +104,8 @@ export class Connection implements RateState {
     readonly ip: string,
     private readonly parentLogger: Logger,
     private readonly policy: ConnectionPolicy = {},
+    /** The upgraded TCP socket under `socket`; when given, sends of one task leave in one write. */
+    private readonly transport: Duplex | null = null,
   ) {
     if (policy.rates !== undefined) fillBuckets(this, policy.rates, Date.now())
     ;(socket as TaggedSocket)[CONNECTION] = this
@@ -193,6 +209,14 @@ export class Connection implements RateState {
   send(frame: Uint8Array): void {
     if (!this.open) return
     this.lastSentAt = Date.now()
+    const transport = this.transport
+    // `ws` corks and uncorks around each frame it writes; a socket corked here stays corked (the
+    // count is nested) until uncorkAll, which Node's docs recommend running on the next tick.
+    if (transport !== null && transport.writableCorked === 0) {
+      transport.cork()
+      if (corked.length === 0) process.nextTick(uncorkAll)
+      corked.push(transport)
+    }
     this.socket.send(frame, { binary: true })
   }
 

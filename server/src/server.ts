@@ -278,7 +278,7 @@ export class TandemServer {
       // whole upgrade request alive with it (about 3 KB per idle connection).
       socket.off('error', destroySocket)
       socket.off('close', slot.release)
-      const connection = new Connection(ws, slot.ip, this.options.logger, this.connectionPolicy)
+      const connection = new Connection(ws, slot.ip, this.options.logger, this.connectionPolicy, socket)
       createSession(connection)
       this.connections.add(connection)
       if (this.options.logger.isLevelEnabled('debug')) connection.logger.debug({ doc: document, ip: connection.ip }, 'connection opened')
