@@ -42,7 +42,7 @@ export class WorkerPool {
   static async start(count: number): Promise<WorkerPool> {
     const workers = Array.from({ length: count }, (_, index) =>
       fork(WORKER_MAIN, [String(index)], {
-        execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+        execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [])],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
       }),

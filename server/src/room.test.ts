@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { encodeAwarenessUpdate, decodeAwarenessUpdate, ywebsocket, type TandemError } from '@tandem/protocol'
-import { AWARENESS_INTERVAL_MS, Room, type RoomHost } from './room.js'
+import { AWARENESS_INTERVAL_MS, awarenessInterval, Room, type RoomHost } from './room.js'
 import type { Outbound, RoomMember } from './room-member.js'
 
 const fakeHost = () => {
@@ -156,6 +156,38 @@ describe('Room', () => {
       const sent = b.sent.filter((m) => ywebsocket.decodeMessage(m.inner).type === 'awareness')
       expect(sent).toHaveLength(2)
       expect(awarenessSent(b.sent).slice(1)).toEqual([entry(7, 3), entry(8, 1)])
+      room.destroy()
+    })
+
+    it('spaces broadcasts further apart in a large room: 0.1 ms per member', () => {
+      vi.useFakeTimers()
+      expect(awarenessInterval(2)).toBe(AWARENESS_INTERVAL_MS)
+      expect(awarenessInterval(2_000)).toBe(200)
+      const { host, clock } = fakeHost()
+      const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
+      const a = member()
+      const b = member()
+      room.join(a.m)
+      room.join(b.m)
+      for (let i = 0; i < 998; i++) room.join(member().m)
+      const announce = (clock: number) => {
+        room.receiveAwareness(a.m, [{ clientId: 7, clock, state: '{}' }])
+        room.flush()
+        room.deliver()
+      }
+      const count = () => awarenessSent(b.sent).length
+      announce(1)
+      expect(count()).toBe(1)
+      announce(2)
+      clock.time += AWARENESS_INTERVAL_MS
+      vi.advanceTimersByTime(AWARENESS_INTERVAL_MS)
+      expect(count()).toBe(1)
+      clock.time += 100 - AWARENESS_INTERVAL_MS
+      vi.advanceTimersByTime(100 - AWARENESS_INTERVAL_MS)
+      expect(awarenessSent(b.sent)).toEqual([
+        { clientId: 7, clock: 1, state: '{}' },
+        { clientId: 7, clock: 2, state: '{}' },
+      ])
       room.destroy()
     })
 
