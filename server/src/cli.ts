@@ -40,6 +40,8 @@ program
   .addOption(new Option('--max-documents <n>', 'documents loaded at once').env('TANDEM_MAX_DOCUMENTS'))
   .addOption(new Option('--messages-per-second <n>', 'sustained messages per connection (1013 beyond)').env('TANDEM_MESSAGES_PER_SECOND'))
   .addOption(new Option('--bytes-per-second <n>', 'sustained bytes per connection (1013 beyond)').env('TANDEM_BYTES_PER_SECOND'))
+  .addOption(new Option('--message-burst <n>', 'messages a connection may send at once above its rate').env('TANDEM_MESSAGE_BURST'))
+  .addOption(new Option('--bytes-burst <n>', 'bytes a connection may send at once above its rate').env('TANDEM_BYTES_BURST'))
   .addOption(new Option('--trust-proxy', 'count connections under the last X-Forwarded-For address (behind a reverse proxy)').env('TANDEM_TRUST_PROXY'))
   .action(async (flags: Record<string, string | undefined>) => {
     // commander gives `--no-auth` as auth: false.
@@ -66,6 +68,8 @@ program
         maxDocuments: flags.maxDocuments,
         messagesPerSecond: flags.messagesPerSecond,
         bytesPerSecond: flags.bytesPerSecond,
+        messageBurst: flags.messageBurst,
+        bytesBurst: flags.bytesBurst,
       }),
       auth: { ...defined({ secret: flags.authSecret, jwksFile: flags.authJwks, publicKeyFile: flags.authPublicKey }), disabled: noAuth },
     } as ServerConfigInput

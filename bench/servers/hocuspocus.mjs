@@ -1,14 +1,15 @@
+// @ts-check
 import { join } from 'node:path'
 import { Server } from '@hocuspocus/server'
 import { SQLite } from '@hocuspocus/extension-sqlite'
-import { parseFlags, requiredPort } from './common.js'
+import { parseFlags, requiredPort } from './common.mjs'
 
 /**
  * `@hocuspocus/server` 4.x with its defaults (updates of one tick merged into one broadcast,
  * stores debounced 2 s / at most 10 s, unload when the last client leaves) and, unless
  * `--storage memory`, the SQLite extension writing to `<data>/hocuspocus.sqlite`.
  *
- *   tsx servers/hocuspocus.ts --host 127.0.0.1 --port 1234 [--storage sqlite|memory] [--data <dir>]
+ *   node servers/hocuspocus.mjs --host 127.0.0.1 --port 1234 [--storage sqlite|memory] [--data <dir>]
  */
 const flags = parseFlags(process.argv.slice(2))
 const host = flags.get('host') ?? '127.0.0.1'
@@ -23,6 +24,6 @@ const server = new Server({
   port,
   quiet: true,
   stopOnSignals: true,
-  extensions: storage === 'sqlite' ? [new SQLite({ database: join(data!, 'hocuspocus.sqlite') })] : [],
+  extensions: storage === 'sqlite' ? [new SQLite({ database: join(/** @type {string} */ (data), 'hocuspocus.sqlite') })] : [],
 })
 await server.listen()

@@ -1,6 +1,7 @@
+// @ts-check
 import { createServer } from 'node:http'
 import { WebSocketServer } from 'ws'
-import { parseFlags, requiredPort } from './common.js'
+import { parseFlags, requiredPort } from './common.mjs'
 
 /**
  * `@y/websocket-server` 0.1.1, started as its own `src/server.js` does (an HTTP server, `ws` in
@@ -8,7 +9,7 @@ import { parseFlags, requiredPort } from './common.js'
  * 8.x (the package would pull 6.x as an optional dependency), and SIGTERM closes the LevelDB store
  * before exiting, so a restart finds everything written (the stock script has no signal handler).
  *
- *   tsx servers/y-websocket.ts --host 127.0.0.1 --port 1234 [--persistence <leveldb dir>]
+ *   node servers/y-websocket.mjs --host 127.0.0.1 --port 1234 [--persistence <leveldb dir>]
  */
 const flags = parseFlags(process.argv.slice(2))
 const host = flags.get('host') ?? '127.0.0.1'
@@ -34,7 +35,7 @@ http.listen(port, host)
 // (closeConn -> awareness broadcast -> send -> closeConn ...); the harness closes its clients first.
 const stop = async () => {
   http.close()
-  const persistence = getPersistence() as { provider?: { destroy(): Promise<void> } } | null
+  const persistence = /** @type {{ provider?: { destroy(): Promise<void> } } | null} */ (getPersistence())
   await persistence?.provider?.destroy()
   process.exit(0)
 }

@@ -1,13 +1,14 @@
+// @ts-check
 import { createServer } from 'node:http'
-import { WebSocketServer, type WebSocket } from 'ws'
-import { parseFlags, requiredPort } from './common.js'
+import { WebSocketServer } from 'ws'
+import { parseFlags, requiredPort } from './common.mjs'
 
 /**
  * The ceiling: a `ws` relay that forwards each frame to the other sockets of its room (the URL
  * path), with no CRDT work at all. It answers a client's sync step 1 with an empty step 2 itself,
  * so y-websocket-style clients see "synced", and does not forward step 1s.
  *
- *   tsx servers/raw-relay.ts --host 127.0.0.1 --port 1234
+ *   node servers/raw-relay.mjs --host 127.0.0.1 --port 1234
  */
 const flags = parseFlags(process.argv.slice(2))
 const host = flags.get('host') ?? '127.0.0.1'
@@ -15,7 +16,8 @@ const port = requiredPort(flags)
 
 // varUint(0 sync) varUint(1 step2) varUint8Array([0, 0] = empty update)
 const EMPTY_STEP2 = new Uint8Array([0, 1, 2, 0, 0])
-const rooms = new Map<string, Set<WebSocket>>()
+/** @type {Map<string, Set<import('ws').WebSocket>>} */
+const rooms = new Map()
 
 const http = createServer((_request, response) => {
   response.writeHead(200, { 'content-type': 'text/plain' })
@@ -29,7 +31,7 @@ wss.on('connection', (socket, request) => {
   if (room === undefined) rooms.set(name, (room = new Set()))
   const members = room
   members.add(socket)
-  socket.on('message', (data: Buffer, isBinary) => {
+  socket.on('message', (/** @type {Buffer} */ data, isBinary) => {
     if (isBinary && data.length >= 2 && data[0] === 0 && data[1] === 0) {
       socket.send(EMPTY_STEP2)
       return
