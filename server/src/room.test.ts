@@ -36,6 +36,17 @@ const member = () => {
   return { m, sent, rejected, acks }
 }
 
+/** A room on a fresh fake host with two members, a and b, joined in that order. */
+const twoMembers = () => {
+  const fake = fakeHost()
+  const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, fake.host)
+  const a = member()
+  const b = member()
+  room.join(a.m)
+  room.join(b.m)
+  return { ...fake, room, a, b }
+}
+
 const edit = (text: string): Uint8Array => {
   const doc = new Y.Doc()
   doc.getText('text').insert(0, text)
@@ -49,12 +60,7 @@ describe('Room', () => {
   it('applies, stores and relays an update whose sender left in the same tick', () => {
     // The multiplexed dialect's Close for a document (or any leave) can arrive in the same socket
     // read as the sender's last update: the update was accepted and must not be lost with it.
-    const { host, persisted, commits } = fakeHost()
-    const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
-    const a = member()
-    const b = member()
-    room.join(a.m)
-    room.join(b.m)
+    const { room, a, b, persisted, commits } = twoMembers()
     room.receiveUpdate(a.m, edit('typed right before closing'))
     room.leave(a.m)
     room.flush()
@@ -72,12 +78,7 @@ describe('Room', () => {
     // b echoes a's last presence (y-websocket re-sends every change it hears), but the echo lands
     // after a left. The awareness drops it as stale; it must not make b the owner of a's ID either,
     // or a, reconnecting with the same doc, could neither show its presence nor write.
-    const { host, clock } = fakeHost()
-    const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
-    const a = member()
-    const b = member()
-    room.join(a.m)
-    room.join(b.m)
+    const { room, a, b, clock } = twoMembers()
     const clientA = new Y.Doc()
     const state = (clock: number, name: string) => ({ clientId: clientA.clientID, clock, state: JSON.stringify({ name }) })
     room.receiveAwareness(a.m, decodeAwarenessUpdate(encodeAwarenessUpdate([state(3, 'a')])))
@@ -103,12 +104,7 @@ describe('Room', () => {
   })
 
   it('acknowledges a present sender after the commit, and never echoes its update', () => {
-    const { host, persisted, commits } = fakeHost()
-    const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
-    const a = member()
-    const b = member()
-    room.join(a.m)
-    room.join(b.m)
+    const { room, a, b, persisted, commits } = twoMembers()
     room.receiveUpdate(a.m, edit('one'))
     room.receiveUpdate(a.m, edit('two'))
     room.flush()
@@ -132,12 +128,7 @@ describe('Room', () => {
 
     it('sends a change after a quiet spell at once, and coalesces a burst into one trailing message', () => {
       vi.useFakeTimers()
-      const { host, clock } = fakeHost()
-      const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
-      const a = member()
-      const b = member()
-      room.join(a.m)
-      room.join(b.m)
+      const { room, a, b, clock } = twoMembers()
       const entry = (clientId: number, clock: number) => ({ clientId, clock, state: JSON.stringify({ clock }) })
       const announce = (entries: ReturnType<typeof entry>[]) => {
         room.receiveAwareness(a.m, entries)
@@ -163,12 +154,7 @@ describe('Room', () => {
       vi.useFakeTimers()
       expect(awarenessInterval(2)).toBe(AWARENESS_INTERVAL_MS)
       expect(awarenessInterval(2_000)).toBe(200)
-      const { host, clock } = fakeHost()
-      const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
-      const a = member()
-      const b = member()
-      room.join(a.m)
-      room.join(b.m)
+      const { room, a, b, clock } = twoMembers()
       for (let i = 0; i < 998; i++) room.join(member().m)
       const announce = (clock: number) => {
         room.receiveAwareness(a.m, [{ clientId: 7, clock, state: '{}' }])
