@@ -177,6 +177,10 @@ const metric = (results: BenchResults, scenario: string, server: string, key: st
   return row?.metrics[key] ?? NaN
 }
 
+/** Repetitions planned for one scenario (results written before `repsFor` existed have none). */
+const repsOf = (results: BenchResults, scenario: string): number =>
+  (results.settings.repsFor as Record<string, number> | undefined)?.[scenario] ?? results.settings.reps
+
 /** CPUs the load generator may use: those it is pinned to, else every CPU. */
 const clientCpus = (results: BenchResults): number => {
   if (results.pinning === null) return results.machine.nproc
@@ -323,7 +327,8 @@ const table = (results: BenchResults, spec: TableSpec): string[] => {
         cells.push(row.server === 'tandem' ? '1' : ratioText(tandemValue / value))
       }
       const label = spec.scenario === 'S6' ? `${serverLabel(results, row.server)} (${row.variant.replace('off = ', 'off: ')})` : serverLabel(results, row.server)
-      lines.push(`| ${label}${row.reps < results.settings.reps ? ` (${row.reps}/${results.settings.reps} reps)` : ''} | ${cells.join(' | ')} |`)
+      const planned = repsOf(results, spec.scenario === 'S6' ? 'S2' : spec.scenario)
+      lines.push(`| ${label}${row.reps < planned ? ` (${row.reps}/${planned} reps)` : ''} | ${cells.join(' | ')} |`)
     }
     lines.push('')
     const problems = variantRows.flatMap((row) => [...row.errors.map((error) => `${row.server}: ${error}`), ...row.notes.filter(isWarning).map((note) => `${row.server}: ${note}`)])
@@ -396,7 +401,7 @@ export const writeReport = (results: BenchResults, options: { markdown?: string;
     'pnpm --filter @tandem/bench exec tsx src/run.ts --servers tandem --scenarios S2 --cpu-prof /tmp/prof --no-report  # profile one scenario',
     '```',
     '',
-    `This run: \`${results.command}\`, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC${minutes === null ? ' (did not finish)' : `, ${minutes.toFixed(1)} minutes`}, profile \`${results.profile}\`, medians of ${results.settings.reps} repetitions.`,
+    `This run: \`${results.command}\`, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC${minutes === null ? ' (did not finish)' : `, ${minutes.toFixed(1)} minutes`}, profile \`${results.profile}\`, medians of ${results.settings.reps} repetitions${Object.keys(results.settings.repsFor ?? {}).length > 0 ? ` (${Object.entries(results.settings.repsFor ?? {}).map(([id, n]) => `${id}: ${n}`).join(', ')})` : ''}.`,
     '',
     '## Machine',
     '',

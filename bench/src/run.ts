@@ -55,7 +55,10 @@ const { values } = parseArgs({
 
 const baseProfile = profiles[values.profile]
 if (baseProfile === undefined) throw new Error(`unknown profile ${values.profile}; one of ${Object.keys(profiles).join(', ')}`)
-const profile: Profile = { ...baseProfile, reps: values.reps === undefined ? baseProfile.reps : Number(values.reps) }
+const profile: Profile =
+  values.reps === undefined ? baseProfile : { ...baseProfile, reps: Number(values.reps), repsFor: {} }
+/** Repetitions of one scenario in this run. */
+const repsOf = (id: ScenarioId): number => profile.repsFor?.[id] ?? profile.reps
 const onlyServers = values.servers?.split(',').map((id) => id.trim())
 const onlyScenarios = values.scenarios?.split(',').map((id) => id.trim().toUpperCase())
 const outFile = resolve(values.out ?? join(BENCH_DIR, 'results', `${profile.name}.json`))
@@ -88,7 +91,7 @@ const main = async (): Promise<void> => {
   const clientCpus = info.nproc === 2 ? '1' : `1-${info.nproc - 1}`
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' })
   const logDir = mkdtempSync(join(tmpdir(), 'tandem-bench-logs-'))
-  log(`profile ${profile.name}, ${profile.reps} repetition(s); server logs in ${logDir}${pin ? `; server on CPU 0, clients on CPU ${clientCpus}` : ''}`)
+  log(`profile ${profile.name}, ${profile.reps} repetition(s)${Object.keys(profile.repsFor ?? {}).length > 0 ? ` (${Object.entries(profile.repsFor ?? {}).map(([id, n]) => `${id}: ${n}`).join(', ')})` : ''}; server logs in ${logDir}${pin ? `; server on CPU 0, clients on CPU ${clientCpus}` : ''}`)
 
   const wanted = (scenario: Scenario): ServerSpec[] => {
     if (onlyScenarios !== undefined && !onlyScenarios.includes(scenario.id)) return []
@@ -138,8 +141,10 @@ const main = async (): Promise<void> => {
   }
 
   try {
-    for (let rep = 0; rep < profile.reps; rep++) {
+    const mostReps = Math.max(...plan.map(({ scenario }) => repsOf(scenario.id)))
+    for (let rep = 0; rep < mostReps; rep++) {
       for (const { scenario, servers } of plan) {
+        if (rep >= repsOf(scenario.id)) continue
         for (const spec of servers) {
           usedServers.add(spec.id)
           const t0 = performance.now()
