@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import WebSocket, { WebSocketServer, type RawData } from 'ws'
 import { Connection, type ConnectionPolicy, type Session } from './connection.js'
+import { wsFrame } from './ws-frame.js'
 
 /** A session that records what its connection hands it (and whether the connection was still open). */
 class RecordingSession implements Session {
@@ -68,7 +69,7 @@ describe('Connection', () => {
     expect(forgotten).toEqual([['one', 'two', 'socket closed', `${connection.id} 4000`]])
   })
 
-  it('hands the frames sent in one task to the kernel in one write, in order', async () => {
+  it('hands the frames sent in one task to the kernel in two writes, in order: the first at once, the rest together', async () => {
     // As server.ts does: upgrade by hand, so the Connection gets the TCP socket under the WebSocket.
     const http = createServer()
     const wss = new WebSocketServer({ noServer: true })
@@ -92,14 +93,20 @@ describe('Connection', () => {
     transport._write = (chunk, encoding, callback) => (calls.push('write'), write(chunk, encoding, callback))
 
     const received: string[] = []
-    const all = new Promise<void>((resolve) => client.on('message', (data) => received.push(String(data)) === 3 && resolve()))
+    const all = new Promise<void>((resolve) => client.on('message', (data) => received.push(String(data)) === 4 && resolve()))
     for (const text of ['one', 'two', 'three']) connection.send(Buffer.from(text))
-    expect(calls).toEqual([])
+    // A frame made beforehand (a broadcast's, shared by its recipients) is written as it is, in order.
+    connection.send(Buffer.from('four'), wsFrame(Buffer.from('four')))
+    // The first frame (header and payload) is written at once; the next three wait for the tick's end.
+    expect(calls).toEqual(['writev 2'])
     await all
-    // Three frames of header and payload each, in one system call.
-    expect(calls).toEqual(['writev 6'])
-    expect(received).toEqual(['one', 'two', 'three'])
+    expect(calls).toEqual(['writev 2', 'writev 5'])
+    expect(received).toEqual(['one', 'two', 'three', 'four'])
     expect(transport.writableCorked).toBe(0)
+    // A later task starts afresh: its first frame goes out at once again.
+    await new Promise((resolve) => setImmediate(resolve))
+    connection.send(Buffer.from('five'))
+    expect(calls).toEqual(['writev 2', 'writev 6', 'writev 2'])
   })
 
   it('closes a connection over its rate with 1013 (RATE_LIMITED) before its session looks at the message', async () => {

@@ -65,13 +65,20 @@ function onError(this: WebSocket, error: Error & { code?: string }): void {
 }
 
 /**
- * Transports corked by sends of the running task, uncorked together on the next tick: a task that
- * sends several frames to one socket (a tick's broadcasts, one per writer; a sync answer and the
- * awareness after it) hands them to the kernel in one write instead of one system call each.
+ * Frames to one socket in one task (a tick's broadcasts, one per writer with an update; a sync
+ * answer and the awareness after it) leave in two writes instead of one each: the first frame goes
+ * out at once (a lone broadcast, the common case, is not held back), the socket is corked at the
+ * second, and every corked socket is uncorked together on the next tick.
+ *
+ * `task` counts the ticks that had sends; a connection remembers the last one it sent in.
  */
+let task = 0
+let taskEnding = false
 let corked: Duplex[] = []
 
-const uncorkAll = (): void => {
+const endTask = (): void => {
+  task++
+  taskEnding = false
   const transports = corked
   corked = []
   for (const transport of transports) transport.uncork()
@@ -89,6 +96,8 @@ export class Connection implements RateState {
   /** Set by every pong; the heartbeat terminates a connection that stays silent for a whole round. */
   alive = true
   lastSentAt = Date.now()
+  /** The task (see `task`) this connection last sent in. */
+  private sendTask = -1
   private closing = false
   // The inbound rate (limits/rate-limiter.ts), kept as plain fields: no objects per connection.
   messageTokens = 0
@@ -206,18 +215,33 @@ export class Connection implements RateState {
     this.policy.onClosed?.(this, code)
   }
 
-  send(frame: Uint8Array): void {
+  /**
+   * Sends `payload` as one binary message. With `wire` (the same payload already framed by
+   * `wsFrame`, shared by every recipient of a broadcast) the frame is written to the TCP socket as
+   * it is, in order with everything `ws` writes (it writes synchronously: no compression, no queue).
+   */
+  send(payload: Uint8Array, wire?: Buffer): void {
     if (!this.open) return
     this.lastSentAt = Date.now()
     const transport = this.transport
-    // `ws` corks and uncorks around each frame it writes; a socket corked here stays corked (the
-    // count is nested) until uncorkAll, which Node's docs recommend running on the next tick.
-    if (transport !== null && transport.writableCorked === 0) {
-      transport.cork()
-      if (corked.length === 0) process.nextTick(uncorkAll)
-      corked.push(transport)
+    if (transport !== null) {
+      if (!taskEnding) {
+        taskEnding = true
+        process.nextTick(endTask)
+      }
+      // `ws` corks and uncorks around each frame it writes; a socket corked here stays corked (the
+      // count is nested) until endTask, on the next tick as Node's docs recommend.
+      if (this.sendTask === task && transport.writableCorked === 0) {
+        transport.cork()
+        corked.push(transport)
+      }
+      this.sendTask = task
+      if (wire !== undefined) {
+        transport.write(wire)
+        return
+      }
     }
-    this.socket.send(frame, { binary: true })
+    this.socket.send(payload, { binary: true })
   }
 
   /**

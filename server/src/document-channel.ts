@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import { decodeAwarenessUpdate, multiplexed, TandemError, type DocumentMessage, type SyncMessage } from '@tandem/protocol'
 import type { Authenticate } from './authenticate.js'
 import { asTandemError, type Connection } from './connection.js'
-import { asBuffer, type Outbound, type RoomMember } from './room-member.js'
+import { asBuffer, wire, type Outbound, type RoomMember } from './room-member.js'
 import type { Room } from './room.js'
 import type { RoomRegistry } from './room-registry.js'
 import type { OnStateless, StatelessDirectory, StatelessTarget } from './stateless.js'
@@ -95,8 +95,8 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
 
   send(message: Outbound): void {
     if (this.sharesFraming) {
-      message.framed ??= asBuffer(multiplexed.frameInner(this.address, message.inner))
-      this.host.connection.send(message.framed)
+      const framed = (message.framed ??= asBuffer(multiplexed.frameInner(this.address, message.inner)))
+      this.host.connection.send(framed, wire(framed, message.framedWire, (frame) => (message.framedWire = frame)))
     } else {
       this.host.connection.send(multiplexed.frameInner(this.address, message.inner))
     }

@@ -1,4 +1,5 @@
 import { ywebsocket, type TandemError, type YMessage } from '@tandem/protocol'
+import { wsFrame } from './ws-frame.js'
 
 /**
  * A message for one document, encoded once. `inner` is the y-protocols message; a dialect that
@@ -8,6 +9,25 @@ import { ywebsocket, type TandemError, type YMessage } from '@tandem/protocol'
 export interface Outbound {
   readonly inner: Uint8Array
   framed?: Uint8Array
+  /** `inner` (y-websocket) or `framed` (multiplexed) as a whole WebSocket frame, made once (see `wire`). */
+  innerWire?: Buffer
+  framedWire?: Buffer
+}
+
+/**
+ * Messages up to this size are framed once and the frame is written to every recipient; a larger
+ * one (a big document's sync answer, sent to one client) goes through `ws`, which writes header and
+ * payload without copying the payload.
+ */
+export const WIRE_MAX_BYTES = 16 * 1024
+
+/** The WebSocket frame of `payload`, cached in `cache`, or undefined for a large payload. */
+export const wire = (payload: Uint8Array, cached: Buffer | undefined, keep: (frame: Buffer) => void): Buffer | undefined => {
+  if (cached !== undefined) return cached
+  if (payload.byteLength > WIRE_MAX_BYTES) return undefined
+  const frame = wsFrame(payload)
+  keep(frame)
+  return frame
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { RawData } from 'ws'
 import { ywebsocket, decodeAwarenessUpdate, TandemError } from '@tandem/protocol'
 import { asTandemError, type Connection, type Session } from './connection.js'
-import { outbound, type Outbound, type RoomMember } from './room-member.js'
+import { outbound, wire, type Outbound, type RoomMember } from './room-member.js'
 import type { Room } from './room.js'
 import type { RoomRegistry } from './room-registry.js'
 
@@ -54,7 +54,7 @@ export class YWebsocketSession implements RoomMember, Session {
   }
 
   send(message: Outbound): void {
-    this.connection.send(message.inner)
+    this.connection.send(message.inner, wire(message.inner, message.innerWire, (frame) => (message.innerWire = frame)))
   }
 
   reject(error: TandemError): void {

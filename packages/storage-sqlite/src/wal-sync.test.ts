@@ -51,8 +51,13 @@ describe('SqliteStorage durability: writes first, fsyncs the WAL after, in group
     const prototype = await fileHandlePrototype()
     const sync = prototype.sync
     const events: string[] = []
+    // The first fsync waits at this gate, so the test can write while it is under way.
+    let openGate = () => {}
+    let gate: Promise<void> | null = null
     vi.spyOn(prototype, 'sync').mockImplementation(async function (this: FileHandle) {
       events.push('fsync start')
+      if (gate !== null) await gate
+      gate = null
       await sync.call(this)
       events.push('fsync end')
     })
@@ -60,27 +65,32 @@ describe('SqliteStorage durability: writes first, fsyncs the WAL after, in group
     await storage.append(entry(0))
     events.length = 0
     const syncsBefore = storage.walSyncs
+    gate = new Promise<void>((resolve) => (openGate = resolve))
 
     const first = storage.appendNow(entry(1))
     events.push('write 1')
     expect(rowsSeenElsewhere()).toBe(2)
+    // The fsync starts after the task that wrote (the caller broadcasts first), not inside appendNow.
+    expect(events).toEqual(['write 1'])
+    while (!events.includes('fsync start')) await new Promise((resolve) => setImmediate(resolve))
     const second = storage.appendNow(entry(2))
     events.push('write 2')
     const third = storage.appendNow(entry(3))
     events.push('write 3')
     expect(rowsSeenElsewhere()).toBe(4)
+    openGate()
     await Promise.all([
       first.then(() => events.push('durable 1')),
       second.then(() => events.push('durable 2')),
       third.then(() => events.push('durable 3')),
     ])
 
-    // Writes 2 and 3 came while the first fsync could already have begun: they share the next one.
+    // Writes 2 and 3 came while the first fsync ran: they share the next one.
     expect(events).toEqual([
       'write 1',
+      'fsync start',
       'write 2',
       'write 3',
-      'fsync start',
       'fsync end',
       'durable 1',
       'fsync start',
