@@ -106,7 +106,7 @@ describe('Connection', () => {
     // A later task starts afresh: its first frame goes out at once again.
     await new Promise((resolve) => setImmediate(resolve))
     connection.send(Buffer.from('five'))
-    expect(calls).toEqual(['writev 2', 'writev 6', 'writev 2'])
+    expect(calls).toEqual(['writev 2', 'writev 5', 'writev 2'])
   })
 
   it('closes a connection over its rate with 1013 (RATE_LIMITED) before its session looks at the message', async () => {
