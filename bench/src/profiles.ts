@@ -39,8 +39,9 @@ export const profiles: Record<string, Profile> = {
     name: 'full',
     reps: 3,
     // S1's p99 and S2's throughput spread by a factor up to two between repetitions here, for every
-    // server (steal time of a shared host): five repetitions each, S6 included (it is S2's data).
-    repsFor: { S1: 5, S2: 5 },
+    // server (steal time of a shared host), and S3's RSS by up to two (when the garbage collector
+    // ran during the burst): five repetitions each, S6 included (it is S2's data).
+    repsFor: { S1: 5, S2: 5, S3: 5 },
     workers: 2,
     servers: {
       S1: MAIN,
