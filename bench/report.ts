@@ -395,7 +395,7 @@ export const writeReport = (results: BenchResults, options: { markdown?: string;
     '',
     '```sh',
     'npm_config_nodedir=/usr pnpm install   # once',
-    'pnpm run build                         # build Tandem (bench/servers/tandem.ts runs the built packages)',
+    'pnpm run build                         # build Tandem (the harness runs the built CLI, server/dist/cli.js)',
     `pnpm bench                             # the full comparison${minutes === null ? '' : ` (about ${Math.ceil(minutes)} minutes here)`}; rewrites this file`,
     'pnpm --filter @tandem/bench run bench:smoke   # a few seconds per server: checks the harness, not the numbers',
     'pnpm --filter @tandem/bench exec tsx src/run.ts --servers tandem --scenarios S2 --cpu-prof /tmp/prof --no-report  # profile one scenario',
