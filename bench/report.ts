@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median, type BenchResults, type SummaryRow } from './src/results.js'
+import { repsOf, repsText } from './src/profiles.js'
 import { formatNumber, renderChart, type Bar } from './src/svg-chart.js'
 
 /**
@@ -177,10 +178,6 @@ const metric = (results: BenchResults, scenario: string, server: string, key: st
   return row?.metrics[key] ?? NaN
 }
 
-/** Repetitions planned for one scenario (results written before `repsFor` existed have none). */
-const repsOf = (results: BenchResults, scenario: string): number =>
-  (results.settings.repsFor as Record<string, number> | undefined)?.[scenario] ?? results.settings.reps
-
 /** CPUs the load generator may use: those it is pinned to, else every CPU. */
 const clientCpus = (results: BenchResults): number => {
   if (results.pinning === null) return results.machine.nproc
@@ -327,7 +324,7 @@ const table = (results: BenchResults, spec: TableSpec): string[] => {
         cells.push(row.server === 'tandem' ? '1' : ratioText(tandemValue / value))
       }
       const label = spec.scenario === 'S6' ? `${serverLabel(results, row.server)} (${row.variant.replace('off = ', 'off: ')})` : serverLabel(results, row.server)
-      const planned = repsOf(results, spec.scenario === 'S6' ? 'S2' : spec.scenario)
+      const planned = repsOf(results.settings, spec.scenario === 'S6' ? 'S2' : spec.scenario)
       lines.push(`| ${label}${row.reps < planned ? ` (${row.reps}/${planned} reps)` : ''} | ${cells.join(' | ')} |`)
     }
     lines.push('')
@@ -401,7 +398,7 @@ export const writeReport = (results: BenchResults, options: { markdown?: string;
     'pnpm --filter @tandem/bench exec tsx src/run.ts --servers tandem --scenarios S2 --cpu-prof /tmp/prof --no-report  # profile one scenario',
     '```',
     '',
-    `This run: \`${results.command}\`, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC${minutes === null ? ' (did not finish)' : `, ${minutes.toFixed(1)} minutes`}, profile \`${results.profile}\`, medians of ${results.settings.reps} repetitions${Object.keys(results.settings.repsFor ?? {}).length > 0 ? ` (${Object.entries(results.settings.repsFor ?? {}).map(([id, n]) => `${id}: ${n}`).join(', ')})` : ''}.`,
+    `This run: \`${results.command}\`, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC${minutes === null ? ' (did not finish)' : `, ${minutes.toFixed(1)} minutes`}, profile \`${results.profile}\`, medians of ${repsText(results.settings)}.`,
     '',
     '## Machine',
     '',

@@ -30,6 +30,16 @@ export interface Profile {
   readonly s8: { readonly clients: readonly number[]; readonly concurrency: number; readonly timeoutMs: number }
 }
 
+/** Repetitions of one scenario under `profile`. */
+export const repsOf = (profile: Profile, scenario: string): number =>
+  (profile.repsFor as Readonly<Record<string, number>> | undefined)?.[scenario] ?? profile.reps
+
+/** "3 repetitions (S1: 5, S2: 5)": how often a profile repeats its scenarios, for logs and the report. */
+export const repsText = (profile: Profile): string => {
+  const extra = Object.entries(profile.repsFor ?? {}).map(([id, n]) => `${id}: ${n}`)
+  return `${profile.reps} repetition${profile.reps === 1 ? '' : 's'}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`
+}
+
 const MAIN = ['tandem', 'tandem-memory', 'y-websocket', 'hocuspocus', 'raw-relay'] as const
 
 export const TRACE_SEED = 7

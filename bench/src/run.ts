@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { cpus, totalmem, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { profiles, TRACE_SEED, type Profile } from './profiles.js'
+import { profiles, repsOf, repsText, TRACE_SEED, type Profile } from './profiles.js'
 import { errorMessage, type RunResult, type Scenario, type ScenarioContext, type ScenarioId } from './scenario.js'
 import { BENCH_DIR, REPO_DIR, RunningServer, serverSpecs, type ServerSpec } from './server-process.js'
 import { loadTrace } from './trace.js'
@@ -57,8 +57,6 @@ const baseProfile = profiles[values.profile]
 if (baseProfile === undefined) throw new Error(`unknown profile ${values.profile}; one of ${Object.keys(profiles).join(', ')}`)
 const profile: Profile =
   values.reps === undefined ? baseProfile : { ...baseProfile, reps: Number(values.reps), repsFor: {} }
-/** Repetitions of one scenario in this run. */
-const repsOf = (id: ScenarioId): number => profile.repsFor?.[id] ?? profile.reps
 const onlyServers = values.servers?.split(',').map((id) => id.trim())
 const onlyScenarios = values.scenarios?.split(',').map((id) => id.trim().toUpperCase())
 const outFile = resolve(values.out ?? join(BENCH_DIR, 'results', `${profile.name}.json`))
@@ -91,7 +89,7 @@ const main = async (): Promise<void> => {
   const clientCpus = info.nproc === 2 ? '1' : `1-${info.nproc - 1}`
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' })
   const logDir = mkdtempSync(join(tmpdir(), 'tandem-bench-logs-'))
-  log(`profile ${profile.name}, ${profile.reps} repetition(s)${Object.keys(profile.repsFor ?? {}).length > 0 ? ` (${Object.entries(profile.repsFor ?? {}).map(([id, n]) => `${id}: ${n}`).join(', ')})` : ''}; server logs in ${logDir}${pin ? `; server on CPU 0, clients on CPU ${clientCpus}` : ''}`)
+  log(`profile ${profile.name}, ${repsText(profile)}; server logs in ${logDir}${pin ? `; server on CPU 0, clients on CPU ${clientCpus}` : ''}`)
 
   const wanted = (scenario: Scenario): ServerSpec[] => {
     if (onlyScenarios !== undefined && !onlyScenarios.includes(scenario.id)) return []
@@ -141,10 +139,10 @@ const main = async (): Promise<void> => {
   }
 
   try {
-    const mostReps = Math.max(...plan.map(({ scenario }) => repsOf(scenario.id)))
+    const mostReps = Math.max(...plan.map(({ scenario }) => repsOf(profile, scenario.id)))
     for (let rep = 0; rep < mostReps; rep++) {
       for (const { scenario, servers } of plan) {
-        if (rep >= repsOf(scenario.id)) continue
+        if (rep >= repsOf(profile, scenario.id)) continue
         for (const spec of servers) {
           usedServers.add(spec.id)
           const t0 = performance.now()

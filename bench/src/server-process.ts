@@ -77,12 +77,16 @@ const tandemVersion = (): string => {
  */
 const peer = (script: string, ...args: string[]): string[] => [process.execPath, join(BENCH_DIR, 'servers', script), ...args]
 
-/** The flags that lift `tandem serve`'s per-connection and per-address limits (see `tandem`). */
-const UNLIMITED = '1000000000'
-const LIFTED_LIMITS = [
+/** The flags that lift `tandem serve`'s per-address and per-server limits (see `tandem`). */
+const CONNECTION_LIMITS = [
   '--max-connections', '100000',
   '--max-connections-per-ip', '100000',
   '--max-documents', '100000',
+]
+/** ...and its per-connection rate limit too. */
+const UNLIMITED = '1000000000'
+const LIFTED_LIMITS = [
+  ...CONNECTION_LIMITS,
   '--messages-per-second', UNLIMITED,
   '--message-burst', UNLIMITED,
   '--bytes-per-second', `${UNLIMITED}000`,
@@ -95,6 +99,7 @@ const tandem = (
   extra: string[],
   storage: ServerSpec['storage'],
   nodeFlags: readonly string[] = TANDEM_NODE_FLAGS,
+  limits: readonly string[] = LIFTED_LIMITS,
 ): ServerSpec => ({
   id,
   label,
@@ -121,29 +126,13 @@ const tandem = (
     '--data', dataDir,
     '--log-level', 'warn',
     '--no-auth',
-    ...LIFTED_LIMITS,
+    ...limits,
     ...extra,
   ],
 })
 
-/** `tandem serve` itself, with the limits its flags can lift; its rate limit (500 messages/s per connection) stays. */
-const tandemCli = (): ServerSpec => ({
-  ...tandem('tandem-cli', 'Tandem CLI (default rate limit)', [], 'durable'),
-  command: (port, dataDir, options) => [
-    process.execPath,
-    ...TANDEM_NODE_FLAGS,
-    ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]),
-    TANDEM_CLI,
-    'serve',
-    '--host', '127.0.0.1',
-    '--port', String(port),
-    '--data', dataDir,
-    '--log-level', 'warn',
-    '--max-connections', '100000',
-    '--max-connections-per-ip', '100000',
-    '--max-documents', '100000',
-  ],
-})
+/** `tandem serve` with its connection limits lifted but its rate limit (500 messages/s per connection) kept. */
+const tandemCli = (): ServerSpec => tandem('tandem-cli', 'Tandem CLI (default rate limit)', [], 'durable', TANDEM_NODE_FLAGS, CONNECTION_LIMITS)
 
 /** Every server the harness knows, by id. */
 export const serverSpecs = (): Map<string, ServerSpec> => {
