@@ -113,7 +113,7 @@ export class Connection implements RateState {
     readonly ip: string,
     private readonly parentLogger: Logger,
     private readonly policy: ConnectionPolicy = {},
-    /** The upgraded TCP socket under `socket`; when given, sends of one task leave in one write. */
+    /** The upgraded TCP socket under `socket`; when given, frames are written to it directly and a task's sends leave in at most two writes. */
     private readonly transport: Duplex | null = null,
   ) {
     if (policy.rates !== undefined) fillBuckets(this, policy.rates, Date.now())
@@ -217,10 +217,10 @@ export class Connection implements RateState {
 
   /**
    * Sends `payload` as one binary message. With `wire` (the same payload already framed by
-   * `wsFrame`, shared by every recipient of a broadcast) the frame is written to the TCP socket as
+   * `wsFrame`, shared by every recipient of a broadcast; null: let `ws` frame it) the frame is written to the TCP socket as
    * it is, in order with everything `ws` writes (it writes synchronously: no compression, no queue).
    */
-  send(payload: Uint8Array, wire?: Buffer): void {
+  send(payload: Uint8Array, wire: Buffer | null = null): void {
     if (!this.open) return
     this.lastSentAt = Date.now()
     const transport = this.transport
@@ -236,7 +236,7 @@ export class Connection implements RateState {
         corked.push(transport)
       }
       this.sendTask = task
-      if (wire !== undefined) {
+      if (wire !== null) {
         transport.write(wire)
         return
       }

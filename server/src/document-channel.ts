@@ -96,7 +96,8 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
   send(message: Outbound): void {
     if (this.sharesFraming) {
       const framed = (message.framed ??= asBuffer(multiplexed.frameInner(this.address, message.inner)))
-      this.host.connection.send(framed, wire(framed, message.framedWire, (frame) => (message.framedWire = frame)))
+      if (message.framedWire === undefined) message.framedWire = wire(framed)
+      this.host.connection.send(framed, message.framedWire)
     } else {
       this.host.connection.send(multiplexed.frameInner(this.address, message.inner))
     }

@@ -9,9 +9,9 @@ import { wsFrame } from './ws-frame.js'
 export interface Outbound {
   readonly inner: Uint8Array
   framed?: Uint8Array
-  /** `inner` (y-websocket) or `framed` (multiplexed) as a whole WebSocket frame, made once (see `wire`). */
-  innerWire?: Buffer
-  framedWire?: Buffer
+  /** `inner` (y-websocket) or `framed` (multiplexed) as a whole WebSocket frame, made once (`wire`). */
+  innerWire?: Buffer | null
+  framedWire?: Buffer | null
 }
 
 /**
@@ -21,14 +21,8 @@ export interface Outbound {
  */
 export const WIRE_MAX_BYTES = 16 * 1024
 
-/** The WebSocket frame of `payload`, cached in `cache`, or undefined for a large payload. */
-export const wire = (payload: Uint8Array, cached: Buffer | undefined, keep: (frame: Buffer) => void): Buffer | undefined => {
-  if (cached !== undefined) return cached
-  if (payload.byteLength > WIRE_MAX_BYTES) return undefined
-  const frame = wsFrame(payload)
-  keep(frame)
-  return frame
-}
+/** `payload` as a whole WebSocket frame, or null when it is larger than WIRE_MAX_BYTES. */
+export const wire = (payload: Uint8Array): Buffer | null => (payload.byteLength > WIRE_MAX_BYTES ? null : wsFrame(payload))
 
 /**
  * An encoded y-protocols message as an Outbound. The bytes are wrapped in a Buffer view once here:

@@ -54,7 +54,8 @@ export class YWebsocketSession implements RoomMember, Session {
   }
 
   send(message: Outbound): void {
-    this.connection.send(message.inner, wire(message.inner, message.innerWire, (frame) => (message.innerWire = frame)))
+    if (message.innerWire === undefined) message.innerWire = wire(message.inner)
+    this.connection.send(message.inner, message.innerWire)
   }
 
   reject(error: TandemError): void {
