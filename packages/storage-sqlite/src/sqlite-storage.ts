@@ -263,8 +263,8 @@ export class SqliteStorage implements StorageAdapter {
    * snapshot's seq, so this never goes back; the larger of the two is taken even so, because a row
    * below the snapshot's seq is never loaded and numbering on from one would lose what follows.
    */
-  #lastSeq(docId: number): number {
-    return Math.max(this.#statements.lastLoggedSeq.get(docId) ?? 0, this.#statements.snapshotSeq.get(docId) ?? 0)
+  #lastSeq(docId: number, snapshotSeq = this.#statements.snapshotSeq.get(docId) ?? 0): number {
+    return Math.max(this.#statements.lastLoggedSeq.get(docId) ?? 0, snapshotSeq)
   }
 
   #readForCompaction(document: string): CompactionInput | undefined {
@@ -302,8 +302,8 @@ export class SqliteStorage implements StorageAdapter {
   #replaceLog(document: string, state: Uint8Array, version: string | undefined): CompactionResult {
     const docId = this.#statements.documentId.get(document)
     if (docId === undefined) return { foldedUpdates: 0, snapshotBytes: 0 }
-    const lastSeq = this.#lastSeq(docId)
     const snapshotSeq = this.#statements.snapshotSeq.get(docId) ?? 0
+    const lastSeq = this.#lastSeq(docId, snapshotSeq)
     if (lastSeq === snapshotSeq) {
       const snapshotBytes = this.#statements.snapshotBytes.get(docId) ?? 0
       if (version === undefined || snapshotBytes === 0) return { foldedUpdates: 0, snapshotBytes }
