@@ -25,11 +25,11 @@ interface Run {
   error?: string
 }
 
-const runSmoke = (out: string): Promise<{ code: number | null; output: string }> =>
+const runSmoke = (out: string, selection = ['--servers', 'tandem,raw-relay']): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/run.ts', '--profile', 'smoke', '--servers', 'tandem,raw-relay', '--out', out, '--no-report', '--quiet'],
+      ['--import', 'tsx', 'src/run.ts', '--profile', 'smoke', ...selection, '--out', out, '--no-report', '--quiet'],
       { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let output = ''
@@ -89,4 +89,23 @@ describe('benchmark harness (smoke profile)', () => {
     // Medians exist for every scenario that ran.
     expect(new Set(results.summary.map((row) => row.scenario))).toEqual(new Set(['S1', 'S2', 'S3', 'S4', 'S5', 'S7', 'S8']))
   }, 180_000)
+
+  it('measures the cost of durable acknowledgements over the multiplexed dialect (S6)', async () => {
+    const out = join(workDir, 'smoke-s6.json')
+    const { code, output } = await runSmoke(out, ['--servers', 'tandem-mux,tandem-mux-memory', '--scenarios', 'S2'])
+    expect(code, output).toBe(0)
+    const results = JSON.parse(readFileSync(out, 'utf8')) as {
+      runs: Run[]
+      summary: Array<{ scenario: string; variant: string; server: string; metrics: Record<string, number | null> }>
+    }
+    expect(results.runs.filter((run) => run.error !== undefined).map((run) => `${run.server}: ${run.error}`)).toEqual([])
+    for (const server of ['tandem-mux', 'tandem-mux-memory']) {
+      const run = results.runs.find((entry) => entry.scenario === 'S2' && entry.server === server)
+      expect(run?.notes).toContain('dialect multiplexed')
+      expect(run?.metrics['updatesPerSec'] ?? 0).toBeGreaterThan(0)
+    }
+    const s6 = results.summary.find((row) => row.scenario === 'S6' && row.server === 'tandem-mux')
+    expect(s6?.variant).toBe('off = tandem-mux-memory')
+    expect(Number.isFinite(s6?.metrics['throughputCostPct'])).toBe(true)
+  }, 120_000)
 })

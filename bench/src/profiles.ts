@@ -56,7 +56,8 @@ export const profiles: Record<string, Profile> = {
     servers: {
       S1: MAIN,
       // S2 also runs on each peer's other storage setting, for S6.
-      S2: [...MAIN, 'tandem-normal', 'y-websocket-leveldb', 'hocuspocus-memory'],
+      // Tandem's pair also over the multiplexed dialect, whose acknowledgements wait for the fsync.
+      S2: [...MAIN, 'tandem-normal', 'tandem-mux', 'tandem-mux-memory', 'y-websocket-leveldb', 'hocuspocus-memory'],
       // Memory also without `npm start`'s Node flags (--max-semi-space-size), as the peers run.
       S3: [...MAIN, 'tandem-node-defaults'],
       S4: ['tandem', 'tandem-memory', 'y-websocket', 'y-websocket-leveldb', 'hocuspocus'],
@@ -67,6 +68,7 @@ export const profiles: Record<string, Profile> = {
     durabilityPairs: [
       ['tandem', 'tandem-memory'],
       ['tandem-normal', 'tandem-memory'],
+      ['tandem-mux', 'tandem-mux-memory'],
       ['hocuspocus', 'hocuspocus-memory'],
       ['y-websocket-leveldb', 'y-websocket'],
     ],
@@ -91,7 +93,8 @@ export const profiles: Record<string, Profile> = {
       S7: ['tandem', 'raw-relay'],
       S8: ['tandem', 'raw-relay'],
     },
-    durabilityPairs: [],
+    // Only when both are selected (the smoke test runs them for S2 alone).
+    durabilityPairs: [['tandem-mux', 'tandem-mux-memory']],
     s1: { clients: [10], rate: 100, seconds: 0.5, warmupSeconds: 0.1, editLength: 24 },
     s2: { writers: 2, readers: 2, seconds: 0.5, warmupSeconds: 0.1, window: 16, editLength: 24 },
     s3: { documents: 40, chunks: 4, chunkLength: 100, concurrency: 20, idleSeconds: 0 },

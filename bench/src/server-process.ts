@@ -100,15 +100,17 @@ const tandem = (
   storage: ServerSpec['storage'],
   nodeFlags: readonly string[] = TANDEM_NODE_FLAGS,
   limits: readonly string[] = LIFTED_LIMITS,
+  dialect: Dialect = 'y-websocket',
 ): ServerSpec => ({
   id,
   label,
   family: 'tandem',
-  dialect: 'y-websocket',
+  dialect,
   storage,
   persistent: storage === 'durable',
   stateful: true,
-  acknowledges: false, // in the y-websocket dialect; S7 switches to the multiplexed one when the server has it
+  // Only the multiplexed dialect has acknowledgements; S7 switches to it for every Tandem server.
+  acknowledges: dialect === 'multiplexed',
   version: tandemVersion(),
   // `tandem serve` as `npm start` runs it (Node flags included), with authentication off and the
   // per-connection and per-address limits lifted: every benchmark client comes from 127.0.0.1,
@@ -142,6 +144,10 @@ export const serverSpecs = (): Map<string, ServerSpec> => {
     tandem('tandem', 'Tandem (SQLite, durability full)', [], 'durable'),
     tandem('tandem-normal', 'Tandem (SQLite, durability normal)', ['--durability', 'normal'], 'durable'),
     tandem('tandem-memory', 'Tandem (storage off)', ['--storage', 'memory'], 'none'),
+    // The same two over the multiplexed dialect, where every update is acknowledged (after its
+    // commit and fsync when storage is on): S6's cost of durable acknowledgements proper.
+    tandem('tandem-mux', 'Tandem multiplexed (SQLite, durable acks)', [], 'durable', TANDEM_NODE_FLAGS, LIFTED_LIMITS, 'multiplexed'),
+    tandem('tandem-mux-memory', 'Tandem multiplexed (storage off)', ['--storage', 'memory'], 'none', TANDEM_NODE_FLAGS, LIFTED_LIMITS, 'multiplexed'),
     // The same server without `npm start`'s Node flags (Node's default heap sizes, as the peers run):
     // what the flags are worth, and what an embedder who starts Node plainly gets.
     tandem('tandem-node-defaults', "Tandem (SQLite, Node's default heap flags)", [], 'durable', []),
