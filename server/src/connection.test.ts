@@ -109,6 +109,46 @@ describe('Connection', () => {
     expect(calls).toEqual(['writev 2', 'writev 5', 'writev 2'])
   })
 
+  it('sends a message repeated as that many messages: in one write with a transport, through ws without', async () => {
+    const http = createServer()
+    const wss = new WebSocketServer({ noServer: true })
+    cleanups.push(() => http.close())
+    let accepted: { connection: Connection; transport: Socket } | null = null
+    http.on('upgrade', (request, socket, head) => {
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        accepted = { connection: new Connection(ws, '127.0.0.1', pino({ level: 'silent' }), {}, socket), transport: socket as Socket }
+      })
+    })
+    http.listen(0, '127.0.0.1')
+    await once(http, 'listening')
+    const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
+    cleanups.push(() => client.terminate())
+    await once(client, 'open')
+    const { connection, transport } = accepted!
+    const calls: string[] = []
+    const write = transport._write.bind(transport)
+    transport._write = (chunk, encoding, callback) => (calls.push(`write ${(chunk as Buffer).byteLength}`), write(chunk, encoding, callback))
+    const received: string[] = []
+    const five = new Promise<void>((resolve) => client.on('message', (data) => received.push(String(data)) === 6 && resolve()))
+    const ack = Buffer.from('ack')
+    connection.sendRepeated(ack, wsFrame(ack), 5)
+    connection.sendRepeated(ack, wsFrame(ack), 0)
+    await new Promise((resolve) => setImmediate(resolve))
+    connection.sendRepeated(Buffer.from('one'), wsFrame(Buffer.from('one')), 1)
+    await five
+    expect(received).toEqual(['ack', 'ack', 'ack', 'ack', 'ack', 'one'])
+    expect(calls).toEqual(['write 25', 'write 5'])
+
+    // A Connection without the TCP socket (tests, embedders) sends each through ws.
+    const { connect } = await serve({})
+    const plain = await connect()
+    const got: string[] = []
+    const three = new Promise<void>((resolve) => plain.client.on('message', (data) => got.push(String(data)) === 3 && resolve()))
+    plain.connection.sendRepeated(ack, wsFrame(ack), 3)
+    await three
+    expect(got).toEqual(['ack', 'ack', 'ack'])
+  })
+
   it('closes a connection over its rate with 1013 (RATE_LIMITED) before its session looks at the message', async () => {
     const rates = { messagesPerSecond: 0.001, messageBurst: 2, bytesPerSecond: 1_000_000, bytesBurst: 1_000_000 }
     const { connect } = await serve({ rates })

@@ -245,6 +245,20 @@ export class Connection implements RateState {
   }
 
   /**
+   * Sends `payload` `count` times, each its own message (`wire`: its frame, as `wsFrame` makes it).
+   * The multiplexed dialect acknowledges every update with a SyncStatus message of its own, so a
+   * commit of 30 updates from one writer is 30 messages: with a transport they leave as one write
+   * of 30 frames instead of 30 trips through `ws`.
+   */
+  sendRepeated(payload: Uint8Array, wire: Buffer, count: number): void {
+    if (count === 1 || this.transport === null) {
+      for (let i = 0; i < count; i++) this.send(payload, wire)
+      return
+    }
+    if (count > 1) this.send(payload, repeated(wire, count))
+  }
+
+  /**
    * Counts a refusal that does not close this connection (the multiplexed dialect closes one
    * document at a time; a socket error is closed by ws); `fail` counts its own.
    */
@@ -288,6 +302,13 @@ export const asTandemError = (error: unknown, logger: Logger): TandemError => {
   if (error instanceof TandemError) return error
   logger.error({ err: error }, 'unexpected error while handling a message')
   return new TandemError('INTERNAL_ERROR')
+}
+
+/** `frame` `count` times in one Buffer. */
+const repeated = (frame: Buffer, count: number): Buffer => {
+  const frames = Buffer.allocUnsafe(frame.byteLength * count)
+  for (let i = 0; i < count; i++) frame.copy(frames, i * frame.byteLength)
+  return frames
 }
 
 // A close reason is at most 123 bytes.

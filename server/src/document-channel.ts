@@ -4,6 +4,7 @@ import { decodeAwarenessUpdate, multiplexed, TandemError, type DocumentMessage, 
 import type { Authenticate } from './authenticate.js'
 import { asTandemError, type Connection } from './connection.js'
 import { asBuffer, wire, type Outbound, type RoomMember } from './room-member.js'
+import { wsFrame } from './ws-frame.js'
 import type { Room } from './room.js'
 import type { RoomRegistry } from './room-registry.js'
 import type { OnStateless, StatelessDirectory, StatelessTarget } from './stateless.js'
@@ -53,8 +54,8 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
   readOnly = false
   /** Broadcasts are framed once per document; a session-aware address needs its own framing. */
   private readonly sharesFraming: boolean
-  /** The SyncStatus frame, made on the first acknowledgement (a reader never needs it). */
-  private ack: Uint8Array | null = null
+  /** The SyncStatus message and its WebSocket frame, made on the first acknowledgement (a reader never needs them). */
+  private ack: { message: Uint8Array; frame: Buffer } | null = null
 
   constructor(
     private readonly host: ChannelHost,
@@ -114,8 +115,12 @@ export class DocumentChannel implements RoomMember, StatelessTarget {
 
   /** One SyncStatus per update message, sent after its commit: the provider counts them down. */
   acknowledge(count: number): void {
-    this.ack ??= multiplexed.encodeDocumentFrame(this.address, { type: 'sync-status', applied: true })
-    for (let i = 0; i < count; i++) this.host.connection.send(this.ack)
+    if (this.ack === null) {
+      const message = asBuffer(multiplexed.encodeDocumentFrame(this.address, { type: 'sync-status', applied: true }))
+      this.ack = { message, frame: wsFrame(message) }
+    }
+    // One SyncStatus per update (the provider counts them down), all in one write.
+    this.host.connection.sendRepeated(this.ack.message, this.ack.frame, count)
   }
 
   /** Backpressure is the socket's: every document on it waits for the same buffer to drain. */

@@ -3,7 +3,7 @@
  * mask, the payload length in 7, 16 or 64 bits, then the payload, in one Buffer.
  *
  * A broadcast is framed once and the same bytes are written to every recipient's socket
- * (`Connection.sendFramed`), instead of `ws` building a header, an options object and two writes
+ * (`Connection.send` with its `wire`), instead of `ws` building a header, an options object and two writes
  * per recipient. ws-frame.test.ts holds it byte for byte to `ws`'s own `Sender.frame`.
  */
 export const wsFrame = (payload: Uint8Array): Buffer => {

@@ -2,13 +2,14 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /**
- * The shortest time between the starts of two fsyncs, so at most 200 a second. An fsync costs the
- * kernel about 0.2 ms of CPU here whatever it flushes; started back to back under a stream of
- * writes they would take a core's worth of that, and on a busy single core the event loop pays.
+ * The shortest time between the starts of two fsyncs, so at most 100 a second. An fsync costs the
+ * kernel 0.2-0.5 ms of CPU here whatever it flushes; started back to back under a stream of writes
+ * they would take a core's worth of that, and on a busy single core the event loop pays (at 5 ms,
+ * 6.6% of the server's busy time under S2's multiplexed load went to fsyncs; at 10 ms, 3.1%).
  * Spaced, each covers every write of its interval, and an acknowledgement waits at most this long
  * more. A lone write (nothing synced for this long) is fsync'd right after the task that made it.
  */
-export const MIN_SYNC_INTERVAL_MS = 5
+export const MIN_SYNC_INTERVAL_MS = 10
 
 /**
  * Group fsync of a SQLite write-ahead log, off the event loop.
