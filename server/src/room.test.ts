@@ -56,6 +56,129 @@ const edit = (text: string): Uint8Array => {
 const syncUpdates = (sent: readonly Outbound[]) =>
   sent.map((m) => ywebsocket.decodeMessage(m.inner)).filter((m) => m.type === 'sync-update')
 
+/** A writer with a Y.Doc of its own: `next(change)` makes a change and returns its update (what a provider sends). */
+const writer = (clientID: number) => {
+  const doc = new Y.Doc()
+  doc.clientID = clientID
+  const next = (change: (text: Y.Text) => void): Uint8Array => {
+    const before = Y.encodeStateVector(doc)
+    change(doc.getText('text'))
+    return Y.encodeStateAsUpdate(doc, before)
+  }
+  return { doc, next }
+}
+
+/** A room with a and b in it, whose document a has already written to (so it is live). */
+const liveRoom = () => {
+  const setup = twoMembers()
+  const w = writer(11)
+  setup.room.receiveUpdate(setup.a.m, w.next((text) => text.insert(0, 'hello')))
+  setup.room.flush()
+  setup.room.deliver()
+  for (const commit of setup.commits.splice(0)) commit()
+  setup.persisted.length = 0
+  setup.b.sent.length = 0
+  setup.a.acks.length = 0
+  return { ...setup, w }
+}
+
+const tick = (room: Room) => {
+  room.flush()
+  room.deliver()
+}
+
+describe('Room relaying a lone update ahead of applying it', () => {
+  it('stores and broadcasts a lone append as received, then applies it, and acknowledges it after the commit', () => {
+    const { room, a, b, persisted, commits, w } = liveRoom()
+    const update = w.next((text) => text.insert(5, ' world'))
+    room.receiveUpdate(a.m, update)
+    room.flush()
+    // Stored as received, and not yet applied: the broadcast does not wait for Yjs.
+    expect(persisted).toEqual([update])
+    expect(room.doc.getText('text').toString()).toBe('hello')
+    room.deliver()
+    expect(syncUpdates(b.sent).map((message) => message.update)).toEqual([update])
+    expect(syncUpdates(a.sent)).toEqual([])
+    expect(room.doc.getText('text').toString()).toBe('hello world')
+    // Applying it stored and sent nothing more.
+    expect(persisted).toHaveLength(1)
+    expect(syncUpdates(b.sent)).toHaveLength(1)
+    expect(a.acks).toEqual([])
+    for (const commit of commits) commit()
+    expect(a.acks).toEqual([1])
+    // The full state answered afterwards holds it.
+    room.syncStep1(b.m, new Uint8Array([0]))
+    const answer = b.sent.map((m) => ywebsocket.decodeMessage(m.inner)).find((m) => m.type === 'sync-step2')
+    const copy = new Y.Doc()
+    Y.applyUpdate(copy, (answer as { update: Uint8Array }).update)
+    expect(copy.getText('text').toString()).toBe('hello world')
+  })
+
+  it('applies first whatever it cannot be sure integrates as it stands', () => {
+    // Each case is applied inside flush(), before the broadcast, and what is stored is Yjs's own
+    // update event, not the bytes received.
+    const cases: Array<[string, (w: ReturnType<typeof writer>) => Uint8Array[], (doc: Y.Doc) => boolean]> = [
+      ['a deletion', (w) => [w.next((text) => text.delete(0, 1))], (doc) => doc.getText('text').toString() === 'ello'],
+      ['two updates in one tick', (w) => [w.next((text) => text.insert(0, '1')), w.next((text) => text.insert(0, '2'))], (doc) => doc.getText('text').toString() === '21hello'],
+      [
+        'a nested type and its first item (whose parent is given by ID)',
+        (w) => [w.next(() => {
+          const nested = new Y.Text()
+          w.doc.getMap('m').set('k', nested)
+          nested.insert(0, 'x')
+        })],
+        (doc) => doc.getMap('m').has('k'),
+      ],
+    ]
+    for (const [name, make, applied] of cases) {
+      const { room, a, persisted, w } = liveRoom()
+      const updates = make(w)
+      for (const update of updates) room.receiveUpdate(a.m, update)
+      room.flush()
+      expect(applied(room.doc), name).toBe(true)
+      room.deliver()
+      expect(persisted, name).toHaveLength(1)
+      expect(updates.includes(persisted[0]!), name).toBe(false)
+    }
+  })
+
+  it('never relays ahead an update whose origin the document lacks, or one that could complete a pending one', () => {
+    // An update depending on one the room has not seen waits inside Yjs: relayed as received it
+    // would reach the other clients and the store before its predecessor.
+    const { room, a, b, persisted, w } = liveRoom()
+    const missing = w.next((text) => text.insert(5, '!'))
+    const dependent = w.next((text) => text.insert(6, '?'))
+    room.receiveUpdate(a.m, dependent)
+    tick(room)
+    expect(persisted).toEqual([])
+    expect(syncUpdates(b.sent)).toEqual([])
+    expect(room.doc.getText('text').toString()).toBe('hello')
+    // Its predecessor arrives alone and would qualify by itself, but it completes the pending one:
+    // applied first, both go out as one update event, stored and sent.
+    room.receiveUpdate(a.m, missing)
+    room.flush()
+    expect(room.doc.getText('text').toString()).toBe('hello!?')
+    room.deliver()
+    expect(persisted).toHaveLength(1)
+    const sent = syncUpdates(b.sent).map((message) => message.update)
+    expect(sent).toHaveLength(1)
+    const meta = Y.parseUpdateMeta(sent[0]!)
+    expect([meta.from.get(11), meta.to.get(11)]).toEqual([5, 7])
+  })
+
+  it('never relays ahead an edit placed after another client’s character the document lacks', () => {
+    // The edit's own clocks follow on from what the room has of its client; only its origin is missing.
+    const { room, a, b, persisted, w } = liveRoom()
+    w.next((text) => text.insert(5, '!'))
+    const other = writer(12)
+    Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(w.doc))
+    room.receiveUpdate(a.m, other.next((text) => text.insert(6, '?')))
+    tick(room)
+    expect(persisted).toEqual([])
+    expect(syncUpdates(b.sent)).toEqual([])
+  })
+})
+
 describe('Room', () => {
   it('applies, stores and relays an update whose sender left in the same tick', () => {
     // The multiplexed dialect's Close for a document (or any leave) can arrive in the same socket

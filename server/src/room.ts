@@ -4,7 +4,7 @@ import type { StoredDocument } from '@tandem/storage'
 import { outbound, type Outbound, type RoomMember } from './room-member.js'
 import { RoomAwareness } from './room-awareness.js'
 import { ClientOwnership } from './client-ownership.js'
-import { validateUpdate } from './validate-update.js'
+import { validateUpdate, type UpdateShape } from './validate-update.js'
 
 /** Per-document limits (config `limits`). */
 export interface RoomLimits {
@@ -103,6 +103,12 @@ export class Room {
   private failedOrigin: RoomMember | null = null
   /** Updates received this tick, grouped by sender, in arrival order. */
   private inbound = new Map<RoomMember, Uint8Array[]>()
+  /** The shape of the tick's update while it is the only one queued (see `relayAhead`). */
+  private soleShape: UpdateShape | null = null
+  /** An update stored and queued for broadcast before it was applied: `deliver()` applies it after the broadcast. */
+  private ahead: { member: RoomMember; update: Uint8Array } | null = null
+  /** Origin of the transaction that applies `ahead`: its update event is neither stored nor sent again. */
+  private aheadOrigin: RoomMember | null = null
   /** Broadcasts produced by this tick's flush, sent by `deliver()` once the commit has started. */
   private outbox: Array<{ except: unknown; update: Uint8Array }> = []
   /** The full state, encoded on demand to answer sync step 1 and kept until the next change. */
@@ -161,7 +167,7 @@ export class Room {
    */
   hibernate(quietMs: number): boolean {
     const doc = this.liveDoc
-    if (doc === null || this.inbound.size > 0 || this.outbox.length > 0 || this.behind.size > 0) return false
+    if (doc === null || this.inbound.size > 0 || this.outbox.length > 0 || this.ahead !== null || this.behind.size > 0) return false
     // Weighed by what storage holds, not by encoding the document: a busy room is asked every
     // second, and encoding a large one each time was 2% of the server's time under a stream of writes.
     if (this.host.now() - this.lastWriteAt < quietMs + (this.snapshotBytes + this.logBytes) / 10) return false
@@ -270,7 +276,8 @@ export class Room {
     if (member.readOnly) return false
     // Everything that can refuse the update runs before it is queued: a refusal (a TandemError,
     // thrown to the session) leaves the document, the broadcast and the store untouched.
-    const { ranges, deletes } = validateUpdate(update)
+    const shape = validateUpdate(update)
+    const { ranges, deletes } = shape
     // Every client answers our sync step 1 with a step 2, mostly bringing nothing; that must not
     // wake a hibernating document. It is acknowledged like any update (after the next commit).
     if (deletes === 0 && this.knowsAll(ranges)) {
@@ -286,6 +293,7 @@ export class Room {
     let queue = this.inbound.get(member)
     if (queue === undefined) this.inbound.set(member, (queue = []))
     queue.push(update)
+    this.soleShape = this.inbound.size === 1 && queue.length === 1 ? shape : null
     this.requestFlush()
     return true
   }
@@ -320,7 +328,68 @@ export class Room {
    */
   flush(): void {
     this.flushScheduled = false
+    const shape = this.soleShape
+    this.soleShape = null
+    if (shape !== null && this.relayAhead(shape)) return
     this.applyInbound()
+  }
+
+  /**
+   * Latency: the tick's only update, when it is certain to integrate as it stands, is stored and
+   * broadcast as received and applied to the Y.Doc right after its broadcast (`deliver`), instead
+   * of before it. Applying an edit took 0.17 ms of the 0.43 ms between its arrival and its first
+   * write at 200 clients (S1), and on a VM whose idle vCPUs halt, every clients' wake-up waits
+   * for that. Certain means: every struct is an item (`plainItems`: no GC or Skip, no parent given
+   * by an ID), each client's structs start exactly at the document's clock for it (nothing known,
+   * no gap), every origin is already in the document or an earlier struct of the same client in
+   * this update, nothing is deleted, and nothing waits in the document for a predecessor. Such an
+   * update leaves nothing pending and completes nothing pending, and Yjs emits the same structs;
+   * anything else, and every tick with more than one update, takes `applyInbound`.
+   */
+  private relayAhead(shape: UpdateShape): boolean {
+    const doc = this.liveDoc
+    if (doc === null || !shape.plainItems || shape.deletes > 0 || this.inbound.size !== 1) return false
+    const [entry] = this.inbound
+    const [member, updates] = entry!
+    if (updates.length !== 1) return false
+    const store = doc.store
+    // Structs or deletes waiting for a predecessor could be completed by this update, and the update
+    // event would carry them too (they are stored only then): that event must not be dropped.
+    if (store.pendingStructs !== null || store.pendingDs !== null) return false
+    const { ranges, origins } = shape
+    for (let i = 0; i < ranges.length; i += 3) {
+      if (ranges[i + 1] !== Y.getState(store, ranges[i]!)) return false
+      // A client listed twice: Yjs keeps one of its entries.
+      for (let j = i + 3; j < ranges.length; j += 3) if (ranges[j] === ranges[i]) return false
+    }
+    for (let i = 0; i < origins.length; i += 3) {
+      // validateUpdate refuses an origin at or after the struct itself in its own client.
+      if (origins[i + 2]! >= Y.getState(store, origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
+    }
+    const update = updates[0]!
+    this.inbound = new Map()
+    this.lastWriteAt = this.host.now()
+    this.ahead = { member, update }
+    this.logLength++
+    this.logBytes += update.byteLength
+    this.approximateBytes += update.byteLength
+    this.host.persist(this, update)
+    this.outbox.push({ except: member, update })
+    if (this.members.has(member)) this.host.afterCommit(() => member.acknowledge(1))
+    return true
+  }
+
+  /** Applies the update `relayAhead` stored and broadcast. */
+  private applyAhead(member: RoomMember, update: Uint8Array): void {
+    const doc = this.doc
+    this.aheadOrigin = member
+    try {
+      doc.transact(() => Y.applyUpdate(doc, update), member)
+    } catch (error) {
+      this.abandon(member, error)
+    } finally {
+      this.aheadOrigin = null
+    }
   }
 
   /**
@@ -337,6 +406,11 @@ export class Room {
       if (this.members.size > (this.members.has(except as RoomMember) ? 1 : 0)) {
         this.broadcast(outbound({ type: 'sync-update', update }), except, outbox, i)
       }
+    }
+    const ahead = this.ahead
+    if (ahead !== null) {
+      this.ahead = null
+      this.applyAhead(ahead.member, ahead.update)
     }
     if (!this.awareness.hasChanges || this.awarenessTimer !== null) return
     const wait = this.lastAwarenessAt + awarenessInterval(this.members.size) - this.host.now()
@@ -377,6 +451,8 @@ export class Room {
     this.hibernatedStateVector = null
     this.members.clear()
     this.inbound.clear()
+    this.soleShape = null
+    this.ahead = null
     this.outbox = []
     this.encodedState = null
   }
@@ -425,6 +501,8 @@ export class Room {
     if (origin === STORAGE_ORIGIN) return
     if (origin !== null && origin === this.failedOrigin) return
     this.encodedState = null
+    // Stored, counted and broadcast by relayAhead already.
+    if (origin !== null && origin === this.aheadOrigin) return
     this.logLength++
     this.logBytes += update.byteLength
     this.approximateBytes += update.byteLength

@@ -51,6 +51,32 @@ describe('validateUpdate', () => {
     expect(shape.ranges).toEqual([7, 0, Y.getState(doc.store, 7)])
   })
 
+  it('reports the origins items name, and whether every struct is an item placed by an origin or under a root type', () => {
+    const doc = new Y.Doc()
+    doc.clientID = 5
+    const updates: Uint8Array[] = []
+    doc.on('update', (update: Uint8Array) => updates.push(update))
+    doc.getText('t').insert(0, 'ab')
+    doc.getText('t').insert(2, 'c')
+    const nested = new Y.Text()
+    doc.getMap('m').set('k', nested)
+    nested.insert(0, 'x')
+    const [first, append, mapSet, nestedInsert] = updates.map(validateUpdate)
+    expect([first!.origins, first!.plainItems]).toEqual([[], true])
+    // The appended item's left origin is the last character before it: client 5, clock 1.
+    expect([append!.origins, append!.plainItems]).toEqual([[5, 5, 1], true])
+    expect(mapSet!.plainItems).toBe(true)
+    // The first item of a nested type names its parent by ID: Yjs trusts that ID to be a type.
+    expect(nestedInsert!.plainItems).toBe(false)
+    // A GC struct: client 5, clock 10, length 3; an empty delete set.
+    const gc = encoding.createEncoder()
+    for (const value of [1, 1, 5, 10]) encoding.writeVarUint(gc, value)
+    encoding.writeUint8(gc, 0)
+    encoding.writeVarUint(gc, 3)
+    encoding.writeVarUint(gc, 0)
+    expect(validateUpdate(encoding.toUint8Array(gc)).plainItems).toBe(false)
+  })
+
   it('refuses 10 bytes claiming 30 million structs without looping over them', () => {
     const encoder = encoding.createEncoder()
     encoding.writeVarUint(encoder, 1)

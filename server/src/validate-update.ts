@@ -11,6 +11,14 @@ export interface UpdateShape {
   readonly deletes: number
   /** Bytes of the update (for size accounting). */
   readonly bytes: number
+  /** Every origin an item names: triples `[client of the item, client, clock of its origin, ...]`. */
+  readonly origins: readonly number[]
+  /**
+   * Every struct is an item placed by an origin or directly under a root type named by a string:
+   * no GC or Skip struct, no parent given by an ID (which Yjs trusts to be a type). Room relays
+   * such an update ahead of applying it when its origins are known (see `Room.relayAhead`).
+   */
+  readonly plainItems: boolean
 }
 
 /**
@@ -35,7 +43,7 @@ export const validateUpdate = (update: Uint8Array): UpdateShape => {
   const scanner = new UpdateScanner(update)
   try {
     const ranges = scanner.scan()
-    return { ranges, deletes: scanner.deletes, bytes: update.byteLength }
+    return { ranges, deletes: scanner.deletes, bytes: update.byteLength, origins: scanner.origins, plainItems: scanner.plainItems }
   } catch (error) {
     if (error instanceof TandemError) throw error
     // A RangeError from a pathological nesting depth or similar: still a refusal, never a crash.
@@ -58,6 +66,12 @@ class UpdateScanner {
   private pos = 0
   /** Delete ranges seen by `scan()`. */
   deletes = 0
+  /** See UpdateShape. */
+  readonly origins: number[] = []
+  plainItems = true
+  /** The ID `reference` read last. */
+  private lastClient = 0
+  private lastClock = 0
   /** Where the last string's bytes started (its end is `pos`). */
   private stringStart = 0
 
@@ -87,12 +101,17 @@ class UpdateScanner {
     if (ref === 0 || ref === 10) {
       // GC or Skip: a length.
       length = this.uint()
+      this.plainItems = false
     } else {
-      if ((info & BIT8) !== 0) this.reference(client, clock)
-      if ((info & BIT7) !== 0) this.reference(client, clock)
+      if ((info & BIT8) !== 0) this.origin(client, clock)
+      if ((info & BIT7) !== 0) this.origin(client, clock)
       if ((info & (BIT7 | BIT8)) === 0) {
-        if (this.uint() === 1) this.string()
-        else this.reference(client, clock)
+        if (this.uint() === 1) {
+          this.string()
+        } else {
+          this.reference(client, clock)
+          this.plainItems = false
+        }
         if ((info & BIT6) !== 0) this.string()
       }
       length = this.content(ref)
@@ -249,10 +268,19 @@ class UpdateScanner {
    * An origin or parent ID. One of the struct's own client must lie before the struct: Yjs checks
    * other clients' IDs against its state (and waits for them), but assumes its own are present.
    */
+  /** An ID a struct of `client` at `clock` refers to (left in `lastClient` / `lastClock`). */
   private reference(client: number, clock: number): void {
     const idClient = this.uint()
     const idClock = this.uint()
     if (idClient === client && idClock >= clock) throw invalid('struct refers to its own future')
+    this.lastClient = idClient
+    this.lastClock = idClock
+  }
+
+  /** A left or right origin: a reference, recorded in `origins`. */
+  private origin(client: number, clock: number): void {
+    this.reference(client, clock)
+    this.origins.push(client, this.lastClient, this.lastClock)
   }
 
   /** A count that must fit in the bytes left (each counted element takes at least one byte). */
