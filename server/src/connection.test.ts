@@ -69,8 +69,11 @@ describe('Connection', () => {
     expect(forgotten).toEqual([['one', 'two', 'socket closed', `${connection.id} 4000`]])
   })
 
-  it('hands the frames sent in one task to the kernel in two writes, in order: the first at once, the rest together', async () => {
-    // As server.ts does: upgrade by hand, so the Connection gets the TCP socket under the WebSocket.
+  /**
+   * As server.ts does: upgrade by hand, so the Connection gets the TCP socket under the WebSocket
+   * (its transport); one client connected to it.
+   */
+  const upgraded = async () => {
     const http = createServer()
     const wss = new WebSocketServer({ noServer: true })
     cleanups.push(() => http.close())
@@ -85,7 +88,11 @@ describe('Connection', () => {
     const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
     cleanups.push(() => client.terminate())
     await once(client, 'open')
-    const { connection, transport } = accepted!
+    return { client, ...accepted! }
+  }
+
+  it('hands the frames sent in one task to the kernel in two writes, in order: the first at once, the rest together', async () => {
+    const { client, connection, transport } = await upgraded()
     const calls: string[] = []
     const writev = transport._writev!.bind(transport)
     const write = transport._write.bind(transport)
@@ -110,21 +117,7 @@ describe('Connection', () => {
   })
 
   it('sends a message repeated as that many messages: in one write with a transport, through ws without', async () => {
-    const http = createServer()
-    const wss = new WebSocketServer({ noServer: true })
-    cleanups.push(() => http.close())
-    let accepted: { connection: Connection; transport: Socket } | null = null
-    http.on('upgrade', (request, socket, head) => {
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        accepted = { connection: new Connection(ws, '127.0.0.1', pino({ level: 'silent' }), {}, socket), transport: socket as Socket }
-      })
-    })
-    http.listen(0, '127.0.0.1')
-    await once(http, 'listening')
-    const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`)
-    cleanups.push(() => client.terminate())
-    await once(client, 'open')
-    const { connection, transport } = accepted!
+    const { client, connection, transport } = await upgraded()
     const calls: string[] = []
     const write = transport._write.bind(transport)
     transport._write = (chunk, encoding, callback) => (calls.push(`write ${(chunk as Buffer).byteLength}`), write(chunk, encoding, callback))
