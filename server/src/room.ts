@@ -357,11 +357,8 @@ export class Room {
     // event would carry them too (they are stored only then): that event must not be dropped.
     if (store.pendingStructs !== null || store.pendingDs !== null) return false
     const { ranges, origins } = shape
-    for (let i = 0; i < ranges.length; i += 3) {
-      if (ranges[i + 1] !== Y.getState(store, ranges[i]!)) return false
-      // A client listed twice: Yjs keeps one of its entries.
-      for (let j = i + 3; j < ranges.length; j += 3) if (ranges[j] === ranges[i]) return false
-    }
+    // (validateUpdate counts a client listed twice, or without structs, as not plainItems.)
+    for (let i = 0; i < ranges.length; i += 3) if (ranges[i + 1] !== Y.getState(store, ranges[i]!)) return false
     for (let i = 0; i < origins.length; i += 3) {
       // validateUpdate refuses an origin at or after the struct itself in its own client.
       if (origins[i + 2]! >= Y.getState(store, origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
@@ -379,7 +376,11 @@ export class Room {
     return true
   }
 
-  /** Applies the update `relayAhead` stored and broadcast. */
+  /**
+   * Applies the update `relayAhead` stored and broadcast. Yjs may follow it with a transaction of
+   * its own (origin null: a Y.Text's formatting clean-up after concurrent formatting), whose update
+   * is stored and sent by the next end of tick, asked for here.
+   */
   private applyAhead(member: RoomMember, update: Uint8Array): void {
     const doc = this.doc
     this.aheadOrigin = member
@@ -387,9 +388,11 @@ export class Room {
       doc.transact(() => Y.applyUpdate(doc, update), member)
     } catch (error) {
       this.abandon(member, error)
+      return
     } finally {
       this.aheadOrigin = null
     }
+    if (this.outbox.length > 0) this.requestFlush()
   }
 
   /**
@@ -526,7 +529,8 @@ export class Room {
     if (member.congested !== true || member.onDrained === undefined) return false
     const missed: Uint8Array[] = []
     for (let i = index; i < outbox.length; i++) if (outbox[i]!.except !== member) missed.push(outbox[i]!.update)
-    // deliver() runs right after this tick's flush, so the state vector already covers `missed`.
+    // deliver() runs right after this tick's flush, so the state vector covers `missed`, except an
+    // update relayed ahead (applied after the broadcast): resync then sends it twice, which Yjs ignores.
     this.behind.set(member, { stateVector: Y.encodeStateVector(this.doc), missed })
     member.onDrained(() => this.resync(member))
     return true

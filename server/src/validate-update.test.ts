@@ -75,6 +75,24 @@ describe('validateUpdate', () => {
     encoding.writeVarUint(gc, 3)
     encoding.writeVarUint(gc, 0)
     expect(validateUpdate(encoding.toUint8Array(gc)).plainItems).toBe(false)
+    // Bytes after the delete set: Yjs ignores them, but they are not relayed ahead as received.
+    expect(validateUpdate(new Uint8Array([...updates[1]!, 0, 0, 0])).plainItems).toBe(false)
+    // A client listed twice (the second entry empty): Yjs keeps only the last entry.
+    const twice = encoding.createEncoder()
+    encoding.writeVarUint(twice, 2)
+    encoding.writeUint8Array(twice, updates[1]!.subarray(1, updates[1]!.length - 1))
+    for (const value of [0, 5, 3]) encoding.writeVarUint(twice, value)
+    encoding.writeVarUint(twice, 0)
+    expect(validateUpdate(encoding.toUint8Array(twice)).plainItems).toBe(false)
+    // Two clients, each once: still plain.
+    const a = new Y.Doc()
+    a.clientID = 1
+    a.getText('t').insert(0, 'x')
+    const b = new Y.Doc()
+    b.clientID = 2
+    b.getText('t').insert(0, 'y')
+    const both = Y.mergeUpdates([Y.encodeStateAsUpdate(a), Y.encodeStateAsUpdate(b)])
+    expect(validateUpdate(both).plainItems).toBe(true)
   })
 
   it('refuses 10 bytes claiming 30 million structs without looping over them', () => {

@@ -15,8 +15,9 @@ export interface UpdateShape {
   readonly origins: readonly number[]
   /**
    * Every struct is an item placed by an origin or directly under a root type named by a string:
-   * no GC or Skip struct, no parent given by an ID (which Yjs trusts to be a type). Room relays
-   * such an update ahead of applying it when its origins are known (see `Room.relayAhead`).
+   * no GC or Skip struct, no parent given by an ID (which Yjs trusts to be a type); each client
+   * listed once and with structs; no bytes after the delete set. Room relays such an update ahead
+   * of applying it when its origins are known (see `Room.relayAhead`).
    */
   readonly plainItems: boolean
 }
@@ -80,16 +81,24 @@ class UpdateScanner {
   scan(): number[] {
     const ranges: number[] = []
     const clients = this.count('clients')
+    // Only an update of several clients pays for the set.
+    const seen = clients > 1 ? new Set<number>() : null
     for (let c = 0; c < clients; c++) {
       const structs = this.count('structs')
       const client = this.uint()
       const start = this.uint()
+      // Yjs keeps the last entry of a client listed twice (Y.mergeUpdates keeps both), and writes
+      // no empty entry: neither is relayed ahead.
+      if (structs === 0 || seen?.has(client) === true) this.plainItems = false
+      seen?.add(client)
       let clock = start
       for (let s = 0; s < structs; s++) clock = this.struct(client, clock)
       if (structs > 0) ranges.push(client, start, clock)
     }
     this.deleteSet()
-    // Yjs ignores trailing bytes; so do we (some encoders pad).
+    // Yjs ignores trailing bytes; so do we (some encoders pad), but such an update is not relayed
+    // ahead as received: applied first, only its Yjs update event is stored and sent.
+    if (this.pos !== this.bytes.length) this.plainItems = false
     return ranges
   }
 
@@ -267,8 +276,8 @@ class UpdateScanner {
   /**
    * An origin or parent ID. One of the struct's own client must lie before the struct: Yjs checks
    * other clients' IDs against its state (and waits for them), but assumes its own are present.
+   * The ID read is left in `lastClient` / `lastClock`.
    */
-  /** An ID a struct of `client` at `clock` refers to (left in `lastClient` / `lastClock`). */
   private reference(client: number, clock: number): void {
     const idClient = this.uint()
     const idClock = this.uint()
