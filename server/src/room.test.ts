@@ -214,6 +214,29 @@ describe('Room relaying a lone update ahead of applying it', () => {
     expect(room.hibernate(-1e12)).toBe(true)
   })
 
+  it('never relays ahead an update the document already holds, or one that completes a pending deletion', () => {
+    const { room, a, b, persisted, w } = liveRoom()
+    // Sent again (a reconnecting client's step 2 does this): its clocks start below the document's.
+    room.receiveUpdate(a.m, Y.encodeStateAsUpdate(w.doc))
+    tick(room)
+    expect(persisted).toEqual([])
+    expect(syncUpdates(b.sent)).toEqual([])
+    // A deletion of a character the room has not seen waits in Yjs's pendingDs.
+    const unseen = w.next((text) => text.insert(5, '!'))
+    room.receiveUpdate(a.m, w.next((text) => text.delete(5, 1)))
+    tick(room)
+    expect(room.doc.store.pendingDs).not.toBeNull()
+    persisted.length = 0
+    // The character then arrives alone, and would qualify by itself: applied first, it goes out
+    // already deleted, as Yjs's own update.
+    room.receiveUpdate(a.m, unseen)
+    room.flush()
+    expect(room.doc.getText('text').toString()).toBe('hello')
+    room.deliver()
+    expect(persisted).toHaveLength(1)
+    expect(persisted[0]).not.toBe(unseen)
+  })
+
   it('never relays ahead an edit placed after another client’s character the document lacks', () => {
     // The edit's own clocks follow on from what the room has of its client; only its origin is missing.
     const { room, a, b, persisted, w } = liveRoom()
