@@ -167,18 +167,6 @@ describe('Room relaying a lone update ahead of applying it', () => {
     expect([meta.from.get(11), meta.to.get(11)]).toEqual([5, 7])
   })
 
-  it('never relays ahead an edit placed before another client’s character the document lacks (right origin)', () => {
-    const { room, a, b, persisted, w } = liveRoom()
-    w.next((text) => text.insert(0, '!'))
-    const other = writer(12)
-    Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(w.doc))
-    // Inserted at the very start: no left origin, the unseen '!' as right origin.
-    room.receiveUpdate(a.m, other.next((text) => text.insert(0, '?')))
-    tick(room)
-    expect(persisted).toEqual([])
-    expect(syncUpdates(b.sent)).toEqual([])
-  })
-
   it('asks for another end of tick when applying the update made Yjs write a change of its own', () => {
     // Concurrent bold on the same range of a nested text: applying the second, Yjs removes the
     // duplicate formatting in a transaction of its own, after the broadcast went out.
@@ -237,16 +225,20 @@ describe('Room relaying a lone update ahead of applying it', () => {
     expect(persisted[0]).not.toBe(unseen)
   })
 
-  it('never relays ahead an edit placed after another client’s character the document lacks', () => {
-    // The edit's own clocks follow on from what the room has of its client; only its origin is missing.
-    const { room, a, b, persisted, w } = liveRoom()
-    w.next((text) => text.insert(5, '!'))
-    const other = writer(12)
-    Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(w.doc))
-    room.receiveUpdate(a.m, other.next((text) => text.insert(6, '?')))
-    tick(room)
-    expect(persisted).toEqual([])
-    expect(syncUpdates(b.sent)).toEqual([])
+  it('never relays ahead an edit placed next to another client’s character the document lacks', () => {
+    // The edit's own clocks follow on from what the room has of its client; only an origin is
+    // missing: the left one (after the unseen character), or the right one (at the very start,
+    // before it).
+    for (const [unseenAt, editAt] of [[5, 6], [0, 0]] as const) {
+      const { room, a, b, persisted, w } = liveRoom()
+      w.next((text) => text.insert(unseenAt, '!'))
+      const other = writer(12)
+      Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(w.doc))
+      room.receiveUpdate(a.m, other.next((text) => text.insert(editAt, '?')))
+      tick(room)
+      expect(persisted, `inserted at ${editAt}`).toEqual([])
+      expect(syncUpdates(b.sent), `inserted at ${editAt}`).toEqual([])
+    }
   })
 })
 
