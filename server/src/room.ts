@@ -367,11 +367,7 @@ export class Room {
     this.inbound = new Map()
     this.lastWriteAt = this.host.now()
     this.ahead = { member, update }
-    this.logLength++
-    this.logBytes += update.byteLength
-    this.approximateBytes += update.byteLength
-    this.host.persist(this, update)
-    this.outbox.push({ except: member, update })
+    this.record(update, member)
     if (this.members.has(member)) this.host.afterCommit(() => member.acknowledge(1))
     return true
   }
@@ -506,11 +502,16 @@ export class Room {
     this.encodedState = null
     // Stored, counted and broadcast by relayAhead already.
     if (origin !== null && origin === this.aheadOrigin) return
+    this.record(update, origin)
+  }
+
+  /** A change to the document: counted in the log, stored, and queued for broadcast to all but `except`. */
+  private record(update: Uint8Array, except: unknown): void {
     this.logLength++
     this.logBytes += update.byteLength
     this.approximateBytes += update.byteLength
     this.host.persist(this, update)
-    this.outbox.push({ except: origin, update })
+    this.outbox.push({ except, update })
   }
 
   private broadcast(message: Outbound, except: unknown, outbox: ReadonlyArray<{ except: unknown; update: Uint8Array }> = [], index = 0): void {
