@@ -24,6 +24,7 @@ program
   .addOption(new Option('-d, --data <dir>', 'directory of the SQLite store').env('TANDEM_DATA'))
   .addOption(new Option('--storage <kind>', 'sqlite | memory (memory keeps nothing across restarts)').env('TANDEM_STORAGE'))
   .addOption(new Option('--durability <level>', 'full | normal | off').env('TANDEM_DURABILITY'))
+  .addOption(new Option('--sqlite-cache-kib <kib>', "SQLite's page cache").env('TANDEM_SQLITE_CACHE_KIB'))
   .addOption(new Option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent').env('LOG_LEVEL'))
   .addOption(new Option('--room-idle-ms <ms>', 'unload a document this long after its last client left').env('TANDEM_ROOM_IDLE_MS'))
   .addOption(new Option('--hibernate-after-ms <ms>', 'keep only the encoded state of a document quiet this long (0: never)').env('TANDEM_HIBERNATE_AFTER_MS'))
@@ -53,6 +54,7 @@ program
         dataDir: flags.data,
         storage: flags.storage as ServerConfigInput['storage'],
         durability: flags.durability as ServerConfigInput['durability'],
+        sqliteCacheKiB: flags.sqliteCacheKib,
         logLevel: flags.logLevel as ServerConfigInput['logLevel'],
         roomIdleMs: flags.roomIdleMs,
         hibernateAfterMs: flags.hibernateAfterMs,
@@ -90,7 +92,7 @@ program
       storage = new MemoryStorage()
     } else {
       mkdirSync(dataDir, { recursive: true })
-      storage = new SqliteStorage({ file: join(dataDir, 'tandem.db'), durability: config.durability })
+      storage = new SqliteStorage({ file: join(dataDir, 'tandem.db'), durability: config.durability, cacheKiB: config.sqliteCacheKiB })
     }
     let server: TandemServer
     try {
@@ -102,7 +104,7 @@ program
     }
     await server.listen()
     if (config.playgroundDir !== undefined) logger.info({ dir: config.playgroundDir }, 'playground served at /')
-    logger.info(config.storage === 'memory' ? { storage: 'memory' } : { storage: 'sqlite', data: dataDir, durability: config.durability }, 'storage ready')
+    logger.info(config.storage === 'memory' ? { storage: 'memory' } : { storage: 'sqlite', data: dataDir, durability: config.durability, cacheKiB: config.sqliteCacheKiB }, 'storage ready')
 
     let stopping = false
     const stop = async (signal: string) => {

@@ -14,6 +14,8 @@ export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   /** How hard each group commit is pushed to disk before it is acknowledged. */
   durability: z.enum(['full', 'normal', 'off']).default('full'),
+  /** SQLite's page cache, in KiB (the OS caches the file too). */
+  sqliteCacheKiB: z.coerce.number().int().min(0).default(2048),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Path of the multiplexed (Hocuspocus-compatible) endpoint; every other path is a y-websocket document. */
   multiplexPath: z.string().startsWith('/').default('/'),

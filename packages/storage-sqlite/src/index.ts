@@ -1,1 +1,1 @@
-export { SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.js'
+export { DEFAULT_CACHE_KIB, SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.js'

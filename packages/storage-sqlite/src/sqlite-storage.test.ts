@@ -10,7 +10,7 @@ import * as Y from 'yjs'
 import { foldUpdates } from '@tandem/storage'
 import { runStorageContract, seededRandom } from '@tandem/storage/contract'
 import { SCHEMA_V1 } from './schema.js'
-import { SqliteStorage } from './sqlite-storage.js'
+import { DEFAULT_CACHE_KIB, SqliteStorage } from './sqlite-storage.js'
 
 const temporaryDirectories: string[] = []
 function temporaryDirectory(): string {
@@ -114,6 +114,16 @@ describe('SqliteStorage', () => {
 
   it('refuses an unknown durability when constructed', () => {
     expect(() => new SqliteStorage({ file, durability: 'fast' as 'full' })).toThrow(/durability/)
+  })
+
+  it("keeps SQLite's own 2 MB page cache unless told otherwise (better-sqlite3 builds with 16 MB)", () => {
+    expect(DEFAULT_CACHE_KIB).toBe(2048)
+    expect(open().cacheKiB).toBe(2048)
+    const small = new SqliteStorage({ file, cacheKiB: 256 })
+    opened.push(small)
+    expect(small.cacheKiB).toBe(256)
+    expect(() => new SqliteStorage({ file, cacheKiB: -1 })).toThrow(/cacheKiB/)
+    expect(() => new SqliteStorage({ file, cacheKiB: 1.5 })).toThrow(/cacheKiB/)
   })
 
   it('never loads a logged row that the snapshot already stands for', async () => {
