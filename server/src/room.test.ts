@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { encodeAwarenessUpdate, decodeAwarenessUpdate, ywebsocket, type TandemError } from '@tandem/protocol'
-import { AWARENESS_INTERVAL_MS, awarenessInterval, Room, type RoomHost } from './room.js'
+import { ASLEEP_TAIL_LIMIT, AWARENESS_INTERVAL_MS, awarenessInterval, Room, type RoomHost } from './room.js'
 import type { Outbound, RoomMember } from './room-member.js'
 
 const fakeHost = () => {
@@ -69,9 +69,10 @@ const writer = (clientID: number) => {
   return { doc, next }
 }
 
-/** A room with a and b in it, whose document a has already written to (so it is live). */
+/** A room with a and b in it, awake (reading `doc` wakes it), whose document a has already written to. */
 const liveRoom = () => {
   const setup = twoMembers()
+  expect(setup.room.doc).toBeInstanceOf(Y.Doc)
   const w = writer(11)
   setup.room.receiveUpdate(setup.a.m, w.next((text) => text.insert(0, 'hello')))
   setup.room.flush()
@@ -242,6 +243,130 @@ describe('Room relaying a lone update ahead of applying it', () => {
   })
 })
 
+describe('Room taking writes while hibernating', () => {
+  /** A hibernating room (a new one starts so) with a and b in it, to which a wrote 'hello' asleep. */
+  const asleep = () => {
+    const setup = twoMembers()
+    const w = writer(11)
+    setup.room.receiveUpdate(setup.a.m, w.next((text) => text.insert(0, 'hello')))
+    tick(setup.room)
+    expect(setup.room.hibernating).toBe(true)
+    for (const commit of setup.commits.splice(0)) commit()
+    setup.persisted.length = 0
+    setup.b.sent.length = 0
+    setup.a.acks.length = 0
+    return { ...setup, w }
+  }
+  const fullState = (room: Room): string => {
+    const reader = member()
+    room.syncStep1(reader.m, new Uint8Array([0]))
+    const copy = new Y.Doc()
+    Y.applyUpdate(copy, (ywebsocket.decodeMessage(reader.sent[0]!.inner) as { update: Uint8Array }).update)
+    return copy.getText('text').toString()
+  }
+
+  it('stores, sends and acknowledges updates that extend the document, without building a Y.Doc', () => {
+    const { room, a, b, persisted, commits, w } = asleep()
+    // Two in one tick, the second placed after the first (an origin in the same update's client).
+    const updates = [w.next((text) => text.insert(5, ' world')), w.next((text) => text.insert(11, '!'))]
+    for (const update of updates) room.receiveUpdate(a.m, update)
+    tick(room)
+    expect(room.hibernating).toBe(true)
+    expect(persisted).toEqual(updates)
+    expect(syncUpdates(b.sent).map((message) => message.update)).toEqual(updates)
+    expect(syncUpdates(a.sent)).toEqual([])
+    expect(a.acks).toEqual([])
+    for (const commit of commits) commit()
+    expect(a.acks).toEqual([2])
+    // What it keeps is a copy, not a view of the buffer the update was read into.
+    const received = w.next((text) => text.insert(12, '?'))
+    const readBuffer = new Uint8Array(65_536)
+    readBuffer.set(received, 100)
+    room.receiveUpdate(a.m, readBuffer.subarray(100, 100 + received.byteLength))
+    tick(room)
+    expect(room.hibernating).toBe(true)
+    expect(persisted.at(-1)).toEqual(received)
+    expect(persisted.at(-1)!.buffer.byteLength).toBe(received.byteLength)
+    // Readers get all of it, and joiners are greeted with the clocks it leaves behind.
+    expect(fullState(room)).toBe('hello world!?')
+    const joiner = member()
+    room.join(joiner.m)
+    expect(ywebsocket.decodeMessage(joiner.sent[0]!.inner)).toEqual({ type: 'sync-step1', stateVector: Y.encodeStateVector(w.doc) })
+    expect(room.hibernating).toBe(true)
+    // Waking applies what was written asleep.
+    expect(room.doc.getText('text').toString()).toBe('hello world!?')
+  })
+
+  it('wakes, and applies first, for anything it cannot be sure extends the document as it stands', () => {
+    // Each case is applied by Yjs inside flush(), and what is stored is Yjs's own update event.
+    const cases: Array<[string, (w: ReturnType<typeof writer>) => Uint8Array[], (doc: Y.Doc) => boolean]> = [
+      ['a deletion', (w) => [w.next((text) => text.delete(0, 1))], (doc) => doc.getText('text').toString() === 'ello'],
+      [
+        'a nested type and its first item (whose parent is given by ID)',
+        (w) => [w.next(() => {
+          const nested = new Y.Text()
+          w.doc.getMap('m').set('k', nested)
+          nested.insert(0, 'x')
+        })],
+        (doc) => doc.getMap('m').has('k'),
+      ],
+      [
+        'a gap in its own client’s clocks',
+        (w) => {
+          w.next((text) => text.insert(5, '!'))
+          return [w.next((text) => text.insert(6, '?'))]
+        },
+        (doc) => doc.store.pendingStructs !== null,
+      ],
+      [
+        'an origin of another client the document lacks',
+        (w) => {
+          w.next((text) => text.insert(5, '!'))
+          const other = writer(12)
+          Y.applyUpdate(other.doc, Y.encodeStateAsUpdate(w.doc))
+          return [other.next((text) => text.insert(6, '?'))]
+        },
+        (doc) => doc.store.pendingStructs !== null,
+      ],
+      [
+        'a tick in which one update of two does not qualify',
+        (w) => [w.next((text) => text.insert(5, '!')), w.next((text) => text.delete(0, 1))],
+        (doc) => doc.getText('text').toString() === 'ello!',
+      ],
+    ]
+    for (const [name, make, applied] of cases) {
+      const { room, a, persisted, w } = asleep()
+      const updates = make(w)
+      for (const update of updates) room.receiveUpdate(a.m, update)
+      room.flush()
+      expect(room.hibernating, name).toBe(false)
+      expect(applied(room.doc), name).toBe(true)
+      room.deliver()
+      expect(persisted.some((row) => updates.includes(row)), name).toBe(false)
+    }
+  })
+
+  it(`wakes once ${ASLEEP_TAIL_LIMIT} updates wait to be merged, and a read merges them`, () => {
+    const { room, a, w } = asleep()
+    const write = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        room.receiveUpdate(a.m, w.next((text) => text.insert(text.length, '.')))
+        tick(room)
+      }
+    }
+    // 'hello' is still waiting too.
+    write(ASLEEP_TAIL_LIMIT - 1)
+    expect(room.hibernating).toBe(true)
+    // A read merges them into the encoding: the count starts again.
+    expect(fullState(room)).toBe(`hello${'.'.repeat(ASLEEP_TAIL_LIMIT - 1)}`)
+    write(ASLEEP_TAIL_LIMIT)
+    expect(room.hibernating).toBe(true)
+    write(1)
+    expect(room.hibernating).toBe(false)
+    expect(room.doc.getText('text').toString()).toBe(`hello${'.'.repeat(2 * ASLEEP_TAIL_LIMIT)}`)
+  })
+})
+
 describe('Room', () => {
   it('applies, stores and relays an update whose sender left in the same tick', () => {
     // The multiplexed dialect's Close for a document (or any leave) can arrive in the same socket
@@ -291,6 +416,8 @@ describe('Room', () => {
 
   it('acknowledges a present sender after the commit, and never echoes its update', () => {
     const { room, a, b, persisted, commits } = twoMembers()
+    // Awake (a hibernating room takes such writes one by one, see below).
+    expect(room.doc).toBeInstanceOf(Y.Doc)
     room.receiveUpdate(a.m, edit('one'))
     room.receiveUpdate(a.m, edit('two'))
     room.flush()
@@ -384,7 +511,7 @@ describe('Room', () => {
     const step2 = (sent: readonly Outbound[]) =>
       sent.map((m) => ywebsocket.decodeMessage(m.inner)).filter((m) => m.type === 'sync-step2')
 
-    it('serves a document stored as one piece without building a Y.Doc, and wakes on the first write', async () => {
+    it('serves a document stored as one piece without building a Y.Doc, takes an insertion asleep, and wakes for a deletion', async () => {
       const stored = edit('stored text')
       const { host, persisted } = fakeHost()
       const room = new Room('doc', { snapshot: stored, updates: [], lastSeq: 1 }, host)
@@ -411,10 +538,30 @@ describe('Room', () => {
       room.receiveUpdate(writer.m, Y.encodeStateAsUpdate(copy, Y.encodeStateVectorFromUpdate(stored)))
       room.flush()
       room.deliver()
-      expect(room.hibernating).toBe(false)
-      expect(room.doc.getText('text').toString()).toBe('» stored text')
+      expect(room.hibernating).toBe(true)
       expect(persisted).toHaveLength(1)
       expect(syncUpdates(reader.sent)).toHaveLength(1)
+      const before = Y.encodeStateVector(copy)
+      copy.getText('text').delete(0, 2)
+      room.receiveUpdate(writer.m, Y.encodeStateAsUpdate(copy, before))
+      room.flush()
+      room.deliver()
+      expect(room.hibernating).toBe(false)
+      expect(room.doc.getText('text').toString()).toBe('stored text')
+      expect(persisted).toHaveLength(2)
+      expect(syncUpdates(reader.sent)).toHaveLength(2)
+      room.destroy()
+    })
+
+    it('answers readers with every piece of a document stored in several', () => {
+      const w = writer(11)
+      const pieces = [w.next((text) => text.insert(0, 'one')), w.next((text) => text.insert(3, ' two'))]
+      const room = new Room('doc', { snapshot: null, updates: pieces, lastSeq: 2 }, fakeHost().host)
+      const reader = member()
+      room.syncStep1(reader.m, new Uint8Array([0]))
+      const copy = new Y.Doc()
+      Y.applyUpdate(copy, (step2(reader.sent)[0] as { update: Uint8Array }).update)
+      expect(copy.getText('text').toString()).toBe('one two')
       room.destroy()
     })
 
@@ -423,6 +570,8 @@ describe('Room', () => {
       const room = new Room('doc', { snapshot: null, updates: [], lastSeq: 0 }, host)
       const a = member()
       room.join(a.m)
+      // A new room starts out hibernating: wake it (reading `doc` does).
+      expect(room.doc).toBeInstanceOf(Y.Doc)
       room.receiveUpdate(a.m, edit('x'.repeat(20_000)))
       room.flush()
       room.deliver()

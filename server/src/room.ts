@@ -56,6 +56,13 @@ const EMPTY_STATE_VECTOR = new Uint8Array([0])
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 
 /**
+ * A hibernating room takes at most this many updates without waking (see `appendAsleep`) before
+ * a read of the whole state merges them; the next write wakes it. Each read of the whole state merges them into
+ * the encoding, so a room written this often is cheaper with its Y.Doc.
+ */
+export const ASLEEP_TAIL_LIMIT = 64
+
+/**
  * Awareness changes go out at most this often per document. Each broadcast is one write per
  * member, so when 2,000 clients join within a second (each announcing itself) one message per tick
  * would cost millions of socket writes; a change after a quiet spell still goes out at the next tick.
@@ -85,10 +92,12 @@ export const awarenessInterval = (members: number): number => Math.max(AWARENESS
 export class Room {
   /** The live document, or null while the room hibernates (see `hibernate`). */
   private liveDoc: Y.Doc | null = null
-  /** State vector of `encodedState`, kept while hibernating so joiners are greeted without a Y.Doc. */
+  /** State vector of the hibernating document, kept so joiners are greeted without a Y.Doc. */
   private hibernatedStateVector: Uint8Array | null = null
-  /** `hibernatedStateVector` decoded, made when first needed. */
+  /** The hibernating document's clock per client (`hibernatedStateVector` decoded), made when first needed. */
   private hibernatedClocks: Map<number, number> | null = null
+  /** Updates written while hibernating, not yet merged into `encodedState` (see `appendAsleep`). */
+  private tail: Uint8Array[] = []
   /** When an update was last applied (or the document woken): hibernation waits for quiet. */
   private lastWriteAt: number
   readonly awareness = new RoomAwareness()
@@ -162,8 +171,9 @@ export class Room {
   /**
    * Drops the Y.Doc of a document that has been quiet, keeping only its encoded state: a Y.Doc
    * weighs 10-13x its encoding in heap. Readers are still answered (Y.diffUpdate on the encoding);
-   * the next write wakes it, which costs about one apply of the state, so the bigger the document,
-   * the longer the quiet it waits for (`quietMs` plus 100 ms per KB stored). Returns whether it did.
+   * writes that extend the document as they stand are taken asleep (`appendAsleep`), any other
+   * write wakes it, which costs about one apply of the state, so the bigger the document, the
+   * longer the quiet it waits for (`quietMs` plus 100 ms per KB stored). Returns whether it did.
    */
   hibernate(quietMs: number): boolean {
     const doc = this.liveDoc
@@ -184,16 +194,27 @@ export class Room {
   private knowsAll(ranges: readonly number[]): boolean {
     if (ranges.length === 0) return true
     if (this.liveDoc !== null) return false
-    this.hibernatedClocks ??= Y.decodeStateVector(this.stateVector())
+    const clocks = this.asleepClocks()
     for (let i = 0; i < ranges.length; i += 3) {
-      if (ranges[i + 2]! > (this.hibernatedClocks.get(ranges[i]!) ?? 0)) return false
+      if (ranges[i + 2]! > (clocks.get(ranges[i]!) ?? 0)) return false
     }
     return true
   }
 
+  private asleepClocks(): Map<number, number> {
+    this.hibernatedClocks ??= Y.decodeStateVector(this.stateVector())
+    return this.hibernatedClocks
+  }
+
+  /** The document's clock for `client` (the next clock it expects from it), awake or not. */
+  private clock(client: number): number {
+    return this.liveDoc !== null ? Y.getState(this.liveDoc.store, client) : (this.asleepClocks().get(client) ?? 0)
+  }
+
   private wake(): Y.Doc {
     const doc = new Y.Doc({ gc: true })
-    if (this.encodedState !== null) Y.applyUpdate(doc, this.encodedState, STORAGE_ORIGIN)
+    // state() merges what was written asleep into the encoding first, which then stays valid.
+    if (this.encodedState !== null || this.tail.length > 0) Y.applyUpdate(doc, this.state(), STORAGE_ORIGIN)
     doc.on('update', this.onDocumentUpdate)
     this.liveDoc = doc
     this.hibernatedStateVector = null
@@ -214,7 +235,7 @@ export class Room {
   join(member: RoomMember): void {
     // The value is the member's join mark (see RoomAwareness.mark), not a time.
     this.members.set(member, this.awareness.mark())
-    if (this.liveDoc === null && this.hibernatedStateVector === null) {
+    if (this.liveDoc === null && this.hibernatedStateVector === null && this.hibernatedClocks === null) {
       // Deriving the state vector of a document loaded as one stored piece reads the whole update
       // (tens of ms for a big one): answer the joiner's own sync step 1 first, greet it right after.
       setImmediate(() => {
@@ -233,7 +254,8 @@ export class Room {
 
   private stateVector(): Uint8Array {
     if (this.liveDoc !== null) return Y.encodeStateVector(this.liveDoc)
-    this.hibernatedStateVector ??= Y.encodeStateVectorFromUpdate(this.encodedState ?? EMPTY_UPDATE)
+    this.hibernatedStateVector ??=
+      this.hibernatedClocks !== null ? Y.encodeStateVector(this.hibernatedClocks) : Y.encodeStateVectorFromUpdate(this.encodedState ?? EMPTY_UPDATE)
     return this.hibernatedStateVector
   }
 
@@ -263,6 +285,13 @@ export class Room {
    * or loaded so far, including those still being written: compaction stores it as the snapshot.
    */
   state(): Uint8Array {
+    if (this.liveDoc === null) {
+      if (this.tail.length > 0) {
+        this.encodedState = Y.mergeUpdates([this.encodedState ?? EMPTY_UPDATE, ...this.tail])
+        this.tail = []
+      }
+      this.encodedState ??= EMPTY_UPDATE
+    }
     this.encodedState ??= Y.encodeStateAsUpdate(this.doc)
     return this.encodedState
   }
@@ -330,8 +359,58 @@ export class Room {
     this.flushScheduled = false
     const shape = this.soleShape
     this.soleShape = null
+    if (this.liveDoc === null && this.appendAsleep()) return
     if (shape !== null && this.relayAhead(shape)) return
     this.applyInbound()
+  }
+
+  /**
+   * Memory: a hibernating room takes the tick's updates without building a Y.Doc when each of
+   * them extends the document as it stands, by the rules of `relayAhead` checked against the
+   * hibernated clocks instead of a Y.Doc (every struct an item placed by an origin or under a root
+   * type, each client's structs starting at the document's clock for it, every origin already
+   * known or an earlier struct of the same client, no deletions). Such an update integrates
+   * wherever it is applied, so it is stored, sent on, and kept in `tail` until the next full read
+   * merges it into the encoding (`state()`, with Y.mergeUpdates); a document mostly written by
+   * one client at a time (a note, a form) then never costs a Y.Doc. Anything else, and more than
+   * `ASLEEP_TAIL_LIMIT` updates since the last merge, wakes the room. All or nothing per tick.
+   */
+  private appendAsleep(): boolean {
+    if (this.inbound.size === 0) return false
+    let count = this.tail.length
+    for (const updates of this.inbound.values()) count += updates.length
+    if (count > ASLEEP_TAIL_LIMIT) return false
+    const clocks = this.asleepClocks()
+    // The tick's updates are checked in order against the clocks they leave behind (`moved`),
+    // and the document's clocks change only once all of them are taken.
+    const moved = new Map<number, number>()
+    const clockOf = (client: number): number => moved.get(client) ?? clocks.get(client) ?? 0
+    for (const updates of this.inbound.values()) {
+      for (const update of updates) {
+        const { plainItems, deletes, ranges, origins } = validateUpdate(update)
+        if (!plainItems || deletes > 0) return false
+        for (let i = 0; i < ranges.length; i += 3) if (ranges[i + 1] !== clockOf(ranges[i]!)) return false
+        for (let i = 0; i < origins.length; i += 3) {
+          if (origins[i + 2]! >= clockOf(origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
+        }
+        for (let i = 0; i < ranges.length; i += 3) moved.set(ranges[i]!, ranges[i + 2]!)
+      }
+    }
+    const inbound = this.inbound
+    this.inbound = new Map()
+    for (const [client, clock] of moved) clocks.set(client, clock)
+    this.hibernatedStateVector = null
+    this.lastWriteAt = this.host.now()
+    for (const [member, updates] of inbound) {
+      for (const received of updates) {
+        // A copy: what was received is a view of the socket's read buffer, which it would keep alive.
+        const update = received.slice()
+        this.tail.push(update)
+        this.record(update, member)
+      }
+      if (this.members.has(member)) this.host.afterCommit(() => member.acknowledge(updates.length))
+    }
+    return true
   }
 
   /**
@@ -448,6 +527,7 @@ export class Room {
     this.liveDoc?.destroy()
     this.liveDoc = null
     this.hibernatedStateVector = null
+    this.tail = []
     this.members.clear()
     this.inbound.clear()
     this.soleShape = null
@@ -552,16 +632,15 @@ export class Room {
    * records the IDs this update introduces. `ranges` are triples from validateUpdate.
    */
   private claimClients(member: RoomMember, ranges: readonly number[]): void {
-    const store = this.doc.store
     for (let i = 0; i < ranges.length; i += 3) {
       const client = ranges[i]!
-      if (ranges[i + 2]! <= Y.getState(store, client)) continue
+      if (ranges[i + 2]! <= this.clock(client)) continue
       if (this.ownership.ownedByOther(client, member, 'written')) {
         throw new TandemError('CLIENT_ID_IN_USE', `client ${client}`)
       }
     }
     for (let i = 0; i < ranges.length; i += 3) {
-      if (ranges[i + 2]! > Y.getState(store, ranges[i]!)) this.ownership.claim(ranges[i]!, member, 'written')
+      if (ranges[i + 2]! > this.clock(ranges[i]!)) this.ownership.claim(ranges[i]!, member, 'written')
     }
   }
 
