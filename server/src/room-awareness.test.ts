@@ -148,4 +148,18 @@ describe('RoomAwareness', () => {
     expect(awareness.size).toBe(0)
     expect(awareness.liveOwner(7)).toBeNull()
   })
+
+  it('keeps its states and changes to itself (awarenesses without any share one empty collection)', () => {
+    const quiet = new RoomAwareness()
+    const busy = new RoomAwareness()
+    busy.apply(member(), 0, [entry(7, 1, { n: 1 })], 10)
+    expect(live(quiet)).toEqual([])
+    expect(quiet.hasChanges).toBe(false)
+    expect(changes(busy)).toEqual([entry(7, 1, { n: 1 })])
+    expect(quiet.size).toBe(0)
+    // After its changes were taken, a change of its own is still its own.
+    quiet.apply(member(), 0, [entry(8, 1, { n: 2 })], 11)
+    expect(busy.hasChanges).toBe(false)
+    expect(live(busy)).toEqual([entry(7, 1, { n: 1 })])
+  })
 })

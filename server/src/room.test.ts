@@ -368,6 +368,22 @@ describe('Room taking writes while hibernating', () => {
 })
 
 describe('Room', () => {
+  it('keeps what it queues to itself (rooms with nothing queued share one empty map)', () => {
+    const one = twoMembers()
+    const other = twoMembers()
+    for (const { room } of [one, other]) expect(room.doc).toBeInstanceOf(Y.Doc)
+    one.room.receiveUpdate(one.a.m, edit('for one'))
+    tick(other.room)
+    expect(other.persisted).toEqual([])
+    tick(one.room)
+    expect(one.room.doc.getText('text').toString()).toBe('for one')
+    other.room.receiveUpdate(other.a.m, edit('for the other'))
+    tick(one.room)
+    expect(one.persisted).toHaveLength(1)
+    tick(other.room)
+    expect(other.room.doc.getText('text').toString()).toBe('for the other')
+  })
+
   it('applies, stores and relays an update whose sender left in the same tick', () => {
     // The multiplexed dialect's Close for a document (or any leave) can arrive in the same socket
     // read as the sender's last update: the update was accepted and must not be lost with it.

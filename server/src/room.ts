@@ -63,6 +63,14 @@ const EMPTY_UPDATE = new Uint8Array([0, 0])
 export const ASLEEP_TAIL_LIMIT = 64
 
 /**
+ * What a room holds while nothing is queued, or no member is behind: one shared empty map,
+ * read-only by type, replaced by a map of its own on the first write (an empty Map is about 0.2 KB,
+ * and a server full of quiet documents has one room each).
+ */
+const NO_INBOUND: ReadonlyMap<RoomMember, Uint8Array[]> = new Map()
+const NO_ONE_BEHIND: ReadonlyMap<RoomMember, Behind> = new Map()
+
+/**
  * Awareness changes go out at most this often per document. Each broadcast is one write per
  * member, so when 2,000 clients join within a second (each announcing itself) one message per tick
  * would cost millions of socket writes; a change after a quiet spell still goes out at the next tick.
@@ -105,13 +113,13 @@ export class Room {
   /** Which member introduced which Yjs client IDs (forgery guard). */
   private readonly ownership = new ClientOwnership()
   /** Members skipped by broadcasts because their send buffer is full (backpressure). */
-  private readonly behind = new Map<RoomMember, Behind>()
+  private behind = NO_ONE_BEHIND
   /** About what the encoded document weighs: stored bytes plus every update since (never shrinks while loaded). */
   private approximateBytes = 0
   /** Set while a transaction that threw unwinds, so its update event is neither stored nor sent. */
   private failedOrigin: RoomMember | null = null
   /** Updates received this tick, grouped by sender, in arrival order. */
-  private inbound = new Map<RoomMember, Uint8Array[]>()
+  private inbound = NO_INBOUND
   /** The shape of the tick's update while it is the only one queued (see `relayAhead`). */
   private soleShape: UpdateShape | null = null
   /** An update stored and queued for broadcast before it was applied: `deliver()` applies it after the broadcast. */
@@ -265,7 +273,7 @@ export class Room {
     // Close for a document, sent by a provider's destroy()) often arrives in the same socket read
     // as the last edit. Dropping them here lost that edit.
     this.ownership.release(member)
-    this.behind.delete(member)
+    if (this.behind.has(member)) this.ownBehind().delete(member)
     if (this.awareness.removeMember(member, this.host.now())) this.requestFlush()
     if (this.members.size === 0) this.host.vacated(this)
   }
@@ -319,8 +327,9 @@ export class Room {
       throw new TandemError('DOCUMENT_TOO_LARGE', `about ${this.approximateBytes} bytes stored`)
     }
     this.claimClients(member, ranges)
+    if (this.inbound === NO_INBOUND) this.inbound = new Map()
     let queue = this.inbound.get(member)
-    if (queue === undefined) this.inbound.set(member, (queue = []))
+    if (queue === undefined) (this.inbound as Map<RoomMember, Uint8Array[]>).set(member, (queue = []))
     queue.push(update)
     this.soleShape = this.inbound.size === 1 && queue.length === 1 ? shape : null
     this.requestFlush()
@@ -397,7 +406,7 @@ export class Room {
       }
     }
     const inbound = this.inbound
-    this.inbound = new Map()
+    this.inbound = NO_INBOUND
     for (const [client, clock] of moved) clocks.set(client, clock)
     this.hibernatedStateVector = null
     this.lastWriteAt = this.host.now()
@@ -443,7 +452,7 @@ export class Room {
       if (origins[i + 2]! >= Y.getState(store, origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
     }
     const update = updates[0]!
-    this.inbound = new Map()
+    this.inbound = NO_INBOUND
     this.lastWriteAt = this.host.now()
     this.ahead = { member, update }
     this.record(update, member)
@@ -529,7 +538,7 @@ export class Room {
     this.hibernatedStateVector = null
     this.tail = []
     this.members.clear()
-    this.inbound.clear()
+    this.inbound = NO_INBOUND
     this.soleShape = null
     this.ahead = null
     this.outbox = []
@@ -539,7 +548,7 @@ export class Room {
   private applyInbound(): void {
     if (this.inbound.size === 0) return
     const inbound = this.inbound
-    this.inbound = new Map()
+    this.inbound = NO_INBOUND
     const doc = this.doc
     const store = doc.store
     this.lastWriteAt = this.host.now()
@@ -612,7 +621,7 @@ export class Room {
     for (let i = index; i < outbox.length; i++) if (outbox[i]!.except !== member) missed.push(outbox[i]!.update)
     // deliver() runs right after this tick's flush, so the state vector covers `missed`, except an
     // update relayed ahead (applied after the broadcast): resync then sends it twice, which Yjs ignores.
-    this.behind.set(member, { stateVector: Y.encodeStateVector(this.doc), missed })
+    this.ownBehind().set(member, { stateVector: Y.encodeStateVector(this.doc), missed })
     member.onDrained(() => this.resync(member))
     return true
   }
@@ -621,7 +630,7 @@ export class Room {
   private resync(member: RoomMember): void {
     const behind = this.behind.get(member)
     if (behind === undefined || !this.members.has(member)) return
-    this.behind.delete(member)
+    this.ownBehind().delete(member)
     const update = Y.mergeUpdates([...behind.missed, Y.encodeStateAsUpdate(this.doc, behind.stateVector)])
     member.send(outbound({ type: 'sync-update', update }))
     this.sendPresent(member)
@@ -654,8 +663,13 @@ export class Room {
     for (const member of this.members.keys()) {
       if (member !== sender) member.reject(new TandemError('INTERNAL_ERROR', 'document reloaded after a failed update'))
     }
-    this.inbound.clear()
+    this.inbound = NO_INBOUND
     this.host.discard(this)
+  }
+
+  private ownBehind(): Map<RoomMember, Behind> {
+    if (this.behind === NO_ONE_BEHIND) this.behind = new Map()
+    return this.behind as Map<RoomMember, Behind>
   }
 
   private requestFlush(): void {
