@@ -58,7 +58,7 @@ export const profiles: Record<string, Profile> = {
       // S2 also runs on each peer's other storage setting, for S6.
       // Tandem's pair also over the multiplexed dialect, whose acknowledgements wait for the fsync.
       S2: [...MAIN, 'tandem-normal', 'tandem-mux', 'tandem-mux-memory', 'y-websocket-leveldb', 'hocuspocus-memory'],
-      // Memory also without `npm start`'s Node flags (--max-semi-space-size), as the peers run.
+      // Memory also without `npm start`'s Node flags (--max-semi-space-size, --heap-growing-percent), as the peers run.
       S3: [...MAIN, 'tandem-node-defaults'],
       S4: ['tandem', 'tandem-memory', 'y-websocket', 'y-websocket-leveldb', 'hocuspocus'],
       S5: [...MAIN, 'tandem-node-defaults'],

@@ -13,8 +13,9 @@ const TANDEM_CLI = join(REPO_DIR, 'server', 'dist', 'cli.js')
 
 /**
  * The Node flags `npm start` runs Tandem with, read from the root package.json's `serve` script so
- * the benchmark measures the server as it ships (today a smaller young generation:
- * `--max-semi-space-size=8`, see docs/architecture.md "Memory").
+ * the benchmark measures the server as it ships (today a smaller young generation,
+ * `--max-semi-space-size=8`, and a slower-growing old one, `--heap-growing-percent=20`: see
+ * docs/architecture.md "Memory").
  */
 export const TANDEM_NODE_FLAGS: readonly string[] = (() => {
   const serve = (JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['serve'] ?? ''
