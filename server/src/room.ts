@@ -106,6 +106,13 @@ export class Room {
   private hibernatedClocks: Map<number, number> | null = null
   /** Updates written while hibernating, not yet merged into `encodedState` (see `appendAsleep`). */
   private tail: Uint8Array[] = []
+  /**
+   * The hibernating encoding may hold structs or deletions waiting for a predecessor (Yjs's
+   * pendingStructs/pendingDs, which `Y.encodeStateAsUpdate` keeps): a write could complete them,
+   * and only Yjs would store and send what it completes, so writes wake the room. Unknown, and so
+   * assumed, for a document loaded as one stored piece until it has been awake and hibernated.
+   */
+  private mayHoldPending = false
   /** When an update was last applied (or the document woken): hibernation waits for quiet. */
   private lastWriteAt: number
   readonly awareness = new RoomAwareness()
@@ -158,6 +165,7 @@ export class Room {
     const pieces = stored.updates.length + (stored.snapshot === null ? 0 : 1)
     if (pieces <= 1) {
       this.encodedState = stored.snapshot ?? stored.updates[0] ?? EMPTY_UPDATE
+      this.mayHoldPending = pieces === 1
     } else {
       const doc = this.wake()
       doc.transact(() => {
@@ -192,6 +200,7 @@ export class Room {
     this.encodedState ??= Y.encodeStateAsUpdate(doc)
     this.hibernatedStateVector = Y.encodeStateVector(doc)
     this.hibernatedClocks = null
+    this.mayHoldPending = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
     doc.off('update', this.onDocumentUpdate)
     doc.destroy()
     this.liveDoc = null
@@ -378,14 +387,15 @@ export class Room {
    * them extends the document as it stands, by the rules of `relayAhead` checked against the
    * hibernated clocks instead of a Y.Doc (every struct an item placed by an origin or under a root
    * type, each client's structs starting at the document's clock for it, every origin already
-   * known or an earlier struct of the same client, no deletions). Such an update integrates
-   * wherever it is applied, so it is stored, sent on, and kept in `tail` until the next full read
+   * known or an earlier struct of the same client, no deletions), and nothing waits in the encoding
+   * for a predecessor (`mayHoldPending`). Such an update integrates wherever it is applied, and
+   * completes nothing, so it is stored, sent on, and kept in `tail` until the next full read
    * merges it into the encoding (`state()`, with Y.mergeUpdates); a document mostly written by
    * one client at a time (a note, a form) then never costs a Y.Doc. Anything else, and more than
    * `ASLEEP_TAIL_LIMIT` updates since the last merge, wakes the room. All or nothing per tick.
    */
   private appendAsleep(): boolean {
-    if (this.inbound.size === 0) return false
+    if (this.inbound.size === 0 || this.mayHoldPending) return false
     let count = this.tail.length
     for (const updates of this.inbound.values()) count += updates.length
     if (count > ASLEEP_TAIL_LIMIT) return false
@@ -573,6 +583,9 @@ export class Room {
       }
       // Updates with clock gaps wait inside Yjs until their predecessors arrive, forever if they
       // never do, and ride along in every full-state encoding. Cap them per document.
+      // An update that only waits changes no struct and fires no update event: the encoding kept
+      // for readers and compaction (which holds what waits) must be made again all the same.
+      if (store.pendingStructs?.update !== pendingBefore.structs?.update || store.pendingDs !== pendingBefore.ds) this.encodedState = null
       if (pendingBytes(store) > this.host.roomLimits.maxPendingBytes) {
         restorePending(store, pendingBefore)
         member.reject(new TandemError('PENDING_LIMIT', `more than ${this.host.roomLimits.maxPendingBytes} bytes waiting`))
