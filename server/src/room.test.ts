@@ -84,6 +84,23 @@ const liveRoom = () => {
   return { ...setup, w }
 }
 
+/** A named change a writer sends (after 'hello'), and how to tell the room's document applied it. */
+type UpdateCase = [string, (w: ReturnType<typeof writer>) => Uint8Array[], (doc: Y.Doc) => boolean]
+
+/** Updates that cannot be relayed ahead, nor taken asleep, whatever the document holds. */
+const notAsItStands: UpdateCase[] = [
+  ['a deletion', (w) => [w.next((text) => text.delete(0, 1))], (doc) => doc.getText('text').toString() === 'ello'],
+  [
+    'a nested type and its first item (whose parent is given by ID)',
+    (w) => [w.next(() => {
+      const nested = new Y.Text()
+      w.doc.getMap('m').set('k', nested)
+      nested.insert(0, 'x')
+    })],
+    (doc) => doc.getMap('m').has('k'),
+  ],
+]
+
 const tick = (room: Room) => {
   room.flush()
   room.deliver()
@@ -119,18 +136,9 @@ describe('Room relaying a lone update ahead of applying it', () => {
   it('applies first whatever it cannot be sure integrates as it stands', () => {
     // Each case is applied inside flush(), before the broadcast, and what is stored is Yjs's own
     // update event, not the bytes received.
-    const cases: Array<[string, (w: ReturnType<typeof writer>) => Uint8Array[], (doc: Y.Doc) => boolean]> = [
-      ['a deletion', (w) => [w.next((text) => text.delete(0, 1))], (doc) => doc.getText('text').toString() === 'ello'],
+    const cases: UpdateCase[] = [
+      ...notAsItStands,
       ['two updates in one tick', (w) => [w.next((text) => text.insert(0, '1')), w.next((text) => text.insert(0, '2'))], (doc) => doc.getText('text').toString() === '21hello'],
-      [
-        'a nested type and its first item (whose parent is given by ID)',
-        (w) => [w.next(() => {
-          const nested = new Y.Text()
-          w.doc.getMap('m').set('k', nested)
-          nested.insert(0, 'x')
-        })],
-        (doc) => doc.getMap('m').has('k'),
-      ],
     ]
     for (const [name, make, applied] of cases) {
       const { room, a, persisted, w } = liveRoom()
@@ -299,17 +307,8 @@ describe('Room taking writes while hibernating', () => {
 
   it('wakes, and applies first, for anything it cannot be sure extends the document as it stands', () => {
     // Each case is applied by Yjs inside flush(), and what is stored is Yjs's own update event.
-    const cases: Array<[string, (w: ReturnType<typeof writer>) => Uint8Array[], (doc: Y.Doc) => boolean]> = [
-      ['a deletion', (w) => [w.next((text) => text.delete(0, 1))], (doc) => doc.getText('text').toString() === 'ello'],
-      [
-        'a nested type and its first item (whose parent is given by ID)',
-        (w) => [w.next(() => {
-          const nested = new Y.Text()
-          w.doc.getMap('m').set('k', nested)
-          nested.insert(0, 'x')
-        })],
-        (doc) => doc.getMap('m').has('k'),
-      ],
+    const cases: UpdateCase[] = [
+      ...notAsItStands,
       [
         'a gap in its own client’s clocks',
         (w) => {
