@@ -583,14 +583,20 @@ export class Room {
       }
       // Updates with clock gaps wait inside Yjs until their predecessors arrive, forever if they
       // never do, and ride along in every full-state encoding. Cap them per document.
-      // An update that only waits changes no struct and fires no update event: the encoding kept
-      // for readers and compaction (which holds what waits) must be made again all the same.
-      if (store.pendingStructs?.update !== pendingBefore.structs?.update || store.pendingDs !== pendingBefore.ds) this.encodedState = null
       if (pendingBytes(store) > this.host.roomLimits.maxPendingBytes) {
         restorePending(store, pendingBefore)
         member.reject(new TandemError('PENDING_LIMIT', `more than ${this.host.roomLimits.maxPendingBytes} bytes waiting`))
         continue
       }
+      // What only waits changes no struct and fires no update event, so nothing stored or sent
+      // holds it: when these updates left something new waiting, store them as received, so that
+      // their acknowledgement below still means stored (once completed, Yjs's update event stores
+      // it again, a copy Yjs ignores). The encoding kept for readers and compaction holds what
+      // waits, so it is made again whenever that changed.
+      const structsWaiting = store.pendingStructs !== null && store.pendingStructs.update !== pendingBefore.structs?.update
+      const deletesWaiting = store.pendingDs !== null && store.pendingDs !== pendingBefore.ds
+      if (structsWaiting || deletesWaiting) for (const update of updates) this.keep(update)
+      if (store.pendingStructs?.update !== pendingBefore.structs?.update || store.pendingDs !== pendingBefore.ds) this.encodedState = null
       // Acknowledge once everything up to and including these updates is committed; updates that
       // changed nothing are acknowledged too (what they carry is already stored or committing).
       const count = updates.length
@@ -609,11 +615,16 @@ export class Room {
 
   /** A change to the document: counted in the log, stored, and queued for broadcast to all but `except`. */
   private record(update: Uint8Array, except: unknown): void {
+    this.keep(update)
+    this.outbox.push({ except, update })
+  }
+
+  /** Counts an update in the log and stores it. */
+  private keep(update: Uint8Array): void {
     this.logLength++
     this.logBytes += update.byteLength
     this.approximateBytes += update.byteLength
     this.host.persist(this, update)
-    this.outbox.push({ except, update })
   }
 
   private broadcast(message: Outbound, except: unknown, outbox: ReadonlyArray<{ except: unknown; update: Uint8Array }> = [], index = 0): void {
