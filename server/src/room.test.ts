@@ -195,6 +195,26 @@ describe('Room relaying a lone update ahead of applying it', () => {
     expect(reloaded.getText('text').toString()).toBe('hello!?')
   })
 
+  it('stores an update once while a deletion nobody can complete waits in the document', () => {
+    // Yjs re-encodes what waits on every update: compared by reference, every later update would
+    // look as if it left something waiting, and be stored twice.
+    const { room, a, b, persisted } = liveRoom()
+    const stranger = writer(999)
+    stranger.next((text) => text.insert(0, 'never sent'))
+    stranger.next((text) => text.delete(0, 10))
+    // Only its delete set: the characters it deletes never reach the room.
+    room.receiveUpdate(a.m, Y.encodeStateAsUpdate(stranger.doc, Y.encodeStateVector(stranger.doc)))
+    tick(room)
+    expect(room.doc.store.pendingDs).not.toBeNull()
+    persisted.length = 0
+    const w = writer(12)
+    Y.applyUpdate(w.doc, Y.encodeStateAsUpdate(room.doc))
+    room.receiveUpdate(b.m, w.next((text) => text.insert(0, '» ')))
+    tick(room)
+    expect(room.doc.getText('text').toString()).toBe('» hello')
+    expect(persisted).toHaveLength(1)
+  })
+
   it('asks for another end of tick when applying the update made Yjs write a change of its own', () => {
     // Concurrent bold on the same range of a nested text: applying the second, Yjs removes the
     // duplicate formatting in a transaction of its own, after the broadcast went out.

@@ -593,8 +593,9 @@ export class Room {
       // their acknowledgement below still means stored (once completed, Yjs's update event stores
       // it again, a copy Yjs ignores). The encoding kept for readers and compaction holds what
       // waits, so it is made again whenever that changed.
-      const structsWaiting = store.pendingStructs !== null && store.pendingStructs.update !== pendingBefore.structs?.update
-      const deletesWaiting = store.pendingDs !== null && store.pendingDs !== pendingBefore.ds
+      // (By content: Yjs re-encodes what still waits on every update, changed or not.)
+      const structsWaiting = store.pendingStructs !== null && !sameBytes(store.pendingStructs.update, pendingBefore.structs?.update ?? null)
+      const deletesWaiting = store.pendingDs !== null && !sameBytes(store.pendingDs, pendingBefore.ds)
       if (structsWaiting || deletesWaiting) for (const update of updates) this.keep(update)
       if (store.pendingStructs?.update !== pendingBefore.structs?.update || store.pendingDs !== pendingBefore.ds) this.encodedState = null
       // Acknowledge once everything up to and including these updates is committed; updates that
@@ -718,6 +719,9 @@ const restorePending = (store: Y.Doc['store'], saved: PendingState): void => {
   store.pendingStructs = saved.structs
   store.pendingDs = saved.ds
 }
+
+const sameBytes = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
+  a === b || (a !== null && b !== null && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b))
 
 const pendingBytes = (store: Y.Doc['store']): number =>
   (store.pendingStructs?.update.byteLength ?? 0) + (store.pendingDs?.byteLength ?? 0)
