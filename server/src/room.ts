@@ -384,11 +384,9 @@ export class Room {
 
   /**
    * Memory: a hibernating room takes the tick's updates without building a Y.Doc when each of
-   * them extends the document as it stands, by the rules of `relayAhead` checked against the
-   * hibernated clocks instead of a Y.Doc (every struct an item placed by an origin or under a root
-   * type, each client's structs starting at the document's clock for it, every origin already
-   * known or an earlier struct of the same client, no deletions), and nothing waits in the encoding
-   * for a predecessor (`mayHoldPending`). Such an update integrates wherever it is applied, and
+   * them extends the document as it stands (`extendsAsItStands`, as for `relayAhead`, checked
+   * against the hibernated clocks, each update against those the tick's earlier ones leave) and
+   * nothing waits in the encoding for a predecessor (`mayHoldPending`). Such an update integrates wherever it is applied, and
    * completes nothing, so it is stored, sent on, and kept in `tail` until the next full read
    * merges it into the encoding (`state()`, with Y.mergeUpdates); a document mostly written by
    * one client at a time (a note, a form) then never costs a Y.Doc. Anything else, and more than
@@ -406,12 +404,9 @@ export class Room {
     const clockOf = (client: number): number => moved.get(client) ?? clocks.get(client) ?? 0
     for (const updates of this.inbound.values()) {
       for (const update of updates) {
-        const { plainItems, deletes, ranges, origins } = validateUpdate(update)
-        if (!plainItems || deletes > 0) return false
-        for (let i = 0; i < ranges.length; i += 3) if (ranges[i + 1] !== clockOf(ranges[i]!)) return false
-        for (let i = 0; i < origins.length; i += 3) {
-          if (origins[i + 2]! >= clockOf(origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
-        }
+        const shape = validateUpdate(update)
+        if (!extendsAsItStands(shape, clockOf)) return false
+        const { ranges } = shape
         for (let i = 0; i < ranges.length; i += 3) moved.set(ranges[i]!, ranges[i + 2]!)
       }
     }
@@ -446,7 +441,7 @@ export class Room {
    */
   private relayAhead(shape: UpdateShape): boolean {
     const doc = this.liveDoc
-    if (doc === null || !shape.plainItems || shape.deletes > 0 || this.inbound.size !== 1) return false
+    if (doc === null || this.inbound.size !== 1) return false
     const [entry] = this.inbound
     const [member, updates] = entry!
     if (updates.length !== 1) return false
@@ -454,13 +449,7 @@ export class Room {
     // Structs or deletes waiting for a predecessor could be completed by this update, and the update
     // event would carry them too (they are stored only then): that event must not be dropped.
     if (store.pendingStructs !== null || store.pendingDs !== null) return false
-    const { ranges, origins } = shape
-    // (validateUpdate counts a client listed twice, or without structs, as not plainItems.)
-    for (let i = 0; i < ranges.length; i += 3) if (ranges[i + 1] !== Y.getState(store, ranges[i]!)) return false
-    for (let i = 0; i < origins.length; i += 3) {
-      // validateUpdate refuses an origin at or after the struct itself in its own client.
-      if (origins[i + 2]! >= Y.getState(store, origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
-    }
+    if (!extendsAsItStands(shape, (client) => Y.getState(store, client))) return false
     const update = updates[0]!
     this.inbound = NO_INBOUND
     this.lastWriteAt = this.host.now()
@@ -591,13 +580,15 @@ export class Room {
       // What only waits changes no struct and fires no update event, so nothing stored or sent
       // holds it: when these updates left something new waiting, store them as received, so that
       // their acknowledgement below still means stored (once completed, Yjs's update event stores
-      // it again, a copy Yjs ignores). The encoding kept for readers and compaction holds what
-      // waits, so it is made again whenever that changed.
+      // it again, a copy Yjs ignores), and make the encoding kept for readers and compaction, which
+      // holds what waits, again (whatever stops waiting comes with an update event, which does).
       // (By content: Yjs re-encodes what still waits on every update, changed or not.)
       const structsWaiting = store.pendingStructs !== null && !sameBytes(store.pendingStructs.update, pendingBefore.structs?.update ?? null)
       const deletesWaiting = store.pendingDs !== null && !sameBytes(store.pendingDs, pendingBefore.ds)
-      if (structsWaiting || deletesWaiting) for (const update of updates) this.keep(update)
-      if (store.pendingStructs?.update !== pendingBefore.structs?.update || store.pendingDs !== pendingBefore.ds) this.encodedState = null
+      if (structsWaiting || deletesWaiting) {
+        for (const update of updates) this.keep(update)
+        this.encodedState = null
+      }
       // Acknowledge once everything up to and including these updates is committed; updates that
       // changed nothing are acknowledged too (what they carry is already stored or committing).
       const count = updates.length
@@ -718,6 +709,25 @@ const savePending = (store: Y.Doc['store']): PendingState => ({
 const restorePending = (store: Y.Doc['store'], saved: PendingState): void => {
   store.pendingStructs = saved.structs
   store.pendingDs = saved.ds
+}
+
+/**
+ * Whether an update integrates exactly as it stands into a document whose next clock per client is
+ * `clockOf`, completing nothing and leaving nothing waiting: every struct an item placed by an
+ * origin or under a root type (`plainItems`: no GC or Skip, no parent given by an ID, each client
+ * listed once and with structs, nothing after the delete set), no deletions, each client's structs
+ * starting exactly at the document's clock for it, and every origin already in the document or an
+ * earlier struct of the same client (validateUpdate refuses one at or after the struct itself).
+ * Whether something already waits in the document is the caller's to check.
+ */
+const extendsAsItStands = (shape: UpdateShape, clockOf: (client: number) => number): boolean => {
+  if (!shape.plainItems || shape.deletes > 0) return false
+  const { ranges, origins } = shape
+  for (let i = 0; i < ranges.length; i += 3) if (ranges[i + 1] !== clockOf(ranges[i]!)) return false
+  for (let i = 0; i < origins.length; i += 3) {
+    if (origins[i + 2]! >= clockOf(origins[i + 1]!) && origins[i + 1] !== origins[i]) return false
+  }
+  return true
 }
 
 const sameBytes = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
