@@ -69,20 +69,31 @@ const writer = (clientID: number) => {
   return { doc, next }
 }
 
-/** A room with a and b in it, awake (reading `doc` wakes it), whose document a has already written to. */
-const liveRoom = () => {
+const tick = (room: Room) => {
+  room.flush()
+  room.deliver()
+}
+
+/**
+ * A room with a and b in it, to which a (writer 11) has written 'hello': awake (reading `doc` wakes
+ * it) or, as a new room starts out, hibernating. What that write stored, sent and acknowledged is
+ * cleared.
+ */
+const helloRoom = (awake: boolean) => {
   const setup = twoMembers()
-  expect(setup.room.doc).toBeInstanceOf(Y.Doc)
+  if (awake) expect(setup.room.doc).toBeInstanceOf(Y.Doc)
   const w = writer(11)
   setup.room.receiveUpdate(setup.a.m, w.next((text) => text.insert(0, 'hello')))
-  setup.room.flush()
-  setup.room.deliver()
+  tick(setup.room)
+  expect(setup.room.hibernating).toBe(!awake)
   for (const commit of setup.commits.splice(0)) commit()
   setup.persisted.length = 0
   setup.b.sent.length = 0
   setup.a.acks.length = 0
   return { ...setup, w }
 }
+
+const liveRoom = () => helloRoom(true)
 
 /** A named change a writer sends (after 'hello'), and how to tell the room's document applied it. */
 type UpdateCase = [string, (w: ReturnType<typeof writer>) => Uint8Array[], (doc: Y.Doc) => boolean]
@@ -100,11 +111,6 @@ const notAsItStands: UpdateCase[] = [
     (doc) => doc.getMap('m').has('k'),
   ],
 ]
-
-const tick = (room: Room) => {
-  room.flush()
-  room.deliver()
-}
 
 describe('Room relaying a lone update ahead of applying it', () => {
   it('stores and broadcasts a lone append as received, then applies it, and acknowledges it after the commit', () => {
@@ -292,18 +298,7 @@ describe('Room relaying a lone update ahead of applying it', () => {
 
 describe('Room taking writes while hibernating', () => {
   /** A hibernating room (a new one starts so) with a and b in it, to which a wrote 'hello' asleep. */
-  const asleep = () => {
-    const setup = twoMembers()
-    const w = writer(11)
-    setup.room.receiveUpdate(setup.a.m, w.next((text) => text.insert(0, 'hello')))
-    tick(setup.room)
-    expect(setup.room.hibernating).toBe(true)
-    for (const commit of setup.commits.splice(0)) commit()
-    setup.persisted.length = 0
-    setup.b.sent.length = 0
-    setup.a.acks.length = 0
-    return { ...setup, w }
-  }
+  const asleep = () => helloRoom(false)
   const fullState = (room: Room): string => {
     const reader = member()
     room.syncStep1(reader.m, new Uint8Array([0]))
