@@ -39,7 +39,7 @@ export interface SqliteStorageOptions {
  * SQLite's own default page cache (better-sqlite3 builds with 16 MB). The server appends to the
  * log and reads a document when it loads it; the OS keeps the file's pages cached anyway, so a
  * larger private cache mostly holds a second copy of what was just written: with 16 MB it was
- * about 5 KiB of every document's RSS in S3 (2,000 documents of 2 KB).
+ * 4-8 MB of S3's RSS, 2-4 KiB per document (2,000 documents of 2 KB).
  */
 export const DEFAULT_CACHE_KIB = 2048
 
