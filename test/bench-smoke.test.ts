@@ -79,6 +79,10 @@ describe('benchmark harness (smoke profile)', () => {
       // CPU and memory are read from /proc for every run.
       expect(Number.isFinite(run('S2', server).metrics['serverCpuPct'])).toBe(true)
       positive(run('S2', server).metrics['serverRssMiB'])
+      // The helper threads' part (V8's and libuv's) is a part of the server's CPU, read per thread.
+      const { serverCpuPct, serverHelperCpuPct } = run('S2', server).metrics
+      expect(serverHelperCpuPct).toBeGreaterThanOrEqual(0)
+      expect(serverHelperCpuPct).toBeLessThanOrEqual(serverCpuPct!)
     }
     // Only a server that keeps state can serve the big document and presence.
     positive(run('S4', 'tandem').metrics['stateBytes'])

@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs'
 
 /**
  * CPU time and memory of another process, read from /proc (Linux). CPU is user + system time of
- * every thread of the process (GC and libuv threads included), in seconds.
+ * every thread of the process (GC and libuv threads included), in seconds; `mainCpuSeconds` that of
+ * its main thread alone (the thread whose ID is the process ID: Node's event loop).
  */
 export interface ProcSample {
   readonly atMs: number
   readonly cpuSeconds: number
+  readonly mainCpuSeconds: number
   readonly rssBytes: number
   readonly peakRssBytes: number
 }
@@ -17,17 +19,23 @@ export const setTicksPerSecond = (ticks: number): void => {
   ticksPerSecond = ticks
 }
 
+/** User + system time in /proc's `stat` format, in seconds. */
+const statCpuSeconds = (path: string): number => {
+  const stat = readFileSync(path, 'utf8')
+  // The command name is in parentheses and may contain spaces: split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+}
+
 export const sampleProcess = (pid: number): ProcSample | null => {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name is in parentheses and may contain spaces: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const utime = Number(fields[11])
-    const stime = Number(fields[12])
+    const cpuSeconds = statCpuSeconds(`/proc/${pid}/stat`)
+    const mainCpuSeconds = statCpuSeconds(`/proc/${pid}/task/${pid}/stat`)
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     return {
       atMs: performance.now(),
-      cpuSeconds: (utime + stime) / ticksPerSecond,
+      cpuSeconds,
+      mainCpuSeconds,
       rssBytes: kibField(status, 'VmRSS') * 1024,
       peakRssBytes: kibField(status, 'VmHWM') * 1024,
     }
@@ -59,6 +67,12 @@ export const machineBusySeconds = (): number => {
 export interface PhaseUse {
   /** CPU share of the tracked processes, summed (1.0 = one core). */
   readonly cpuShare: number
+  /**
+   * The part of `cpuShare` used by threads other than each process's main thread: V8's compiler and
+   * garbage-collector helpers and libuv's thread pool (fsync, for one). A server pinned to one CPU
+   * shares it with them, so their time is time its event loop may wait.
+   */
+  readonly helperCpuShare: number
   readonly cpuSeconds: number
   readonly rssBytes: number
   readonly peakRssBytes: number
@@ -85,6 +99,7 @@ export class PhaseMeter {
   /** CPU share (sum over the processes) and CPU seconds since `start()`, and the current total RSS. */
   stop(): PhaseUse {
     let share = 0
+    let helperSeconds = 0
     let seconds = 0
     let rss = 0
     let peak = 0
@@ -95,10 +110,11 @@ export class PhaseMeter {
       if (start === undefined || end === null) continue
       share += cpuShare(start, end)
       seconds += end.cpuSeconds - start.cpuSeconds
+      helperSeconds += end.cpuSeconds - end.mainCpuSeconds - (start.cpuSeconds - start.mainCpuSeconds)
       rss += end.rssBytes
       peak += end.peakRssBytes
       wall = Math.max(wall, (end.atMs - start.atMs) / 1000)
     }
-    return { cpuShare: share, cpuSeconds: seconds, rssBytes: rss, peakRssBytes: peak, wallSeconds: wall, machineBusySeconds: machineBusySeconds() - this.machineStart }
+    return { cpuShare: share, helperCpuShare: wall > 0 ? helperSeconds / wall : NaN, cpuSeconds: seconds, rssBytes: rss, peakRssBytes: peak, wallSeconds: wall, machineBusySeconds: machineBusySeconds() - this.machineStart }
   }
 }

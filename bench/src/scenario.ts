@@ -42,7 +42,7 @@ export interface Scenario {
 
 /**
  * CPU and memory fields every scenario reports the same way (`serverCpuPct`, or `seedServerCpuPct`
- * with a prefix). `foreignCpuPct` is what the rest of the machine (other processes, not the
+ * with a prefix; `serverHelperCpuPct` is the part of it outside the server's main thread). `foreignCpuPct` is what the rest of the machine (other processes, not the
  * server, the runner or its workers) used meanwhile: a noisy neighbour shows up there.
  */
 export const cpuMetrics = (prefix: string, server: PhaseUse, client: PhaseUse): Record<string, number> => {
@@ -51,6 +51,7 @@ export const cpuMetrics = (prefix: string, server: PhaseUse, client: PhaseUse): 
   const foreign = wall > 0 ? Math.max(0, client.machineBusySeconds - server.cpuSeconds - client.cpuSeconds) / wall : NaN
   return {
     [key('serverCpuPct')]: round(server.cpuShare * 100, 1),
+    [key('serverHelperCpuPct')]: round(server.helperCpuShare * 100, 1),
     [key('serverRssMiB')]: round(server.rssBytes / 1048576, 1),
     [key('serverPeakRssMiB')]: round(server.peakRssBytes / 1048576, 1),
     [key('clientCpuPct')]: round(client.cpuShare * 100, 1),
