@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { RunningServer, serverSpecs } from '../bench/src/server-process.js'
 
 /**
  * The benchmark harness (bench/) in its smoke profile: tiny sizes, one repetition, Tandem and the
@@ -112,4 +115,38 @@ describe('benchmark harness (smoke profile)', () => {
     expect(s6?.variant).toBe('off = tandem-mux-memory')
     expect(Number.isFinite(s6?.metrics['throughputCostPct'])).toBe(true)
   }, 120_000)
+
+  // `--float-helpers` (a diagnostic): the server's main thread stays on CPU 0, its other threads get
+  // every CPU. Tandem's threads (V8's helpers, libuv's pool) all exist once it is ready, so this holds
+  // the move itself; the 200 ms re-check is for servers whose thread pool starts later.
+  it.skipIf(availableParallelism() < 2)('with --float-helpers keeps only the main thread on the server CPU', async () => {
+    const cpus = (pid: number, tid: number) => /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1]
+    const server = await RunningServer.start(serverSpecs().get('tandem')!, { cpuSet: '0', helperCpuSet: '0-1', logDir: workDir })
+    try {
+      // A write, so libuv's pool has run an fsync by the time the threads are read.
+      const doc = new Y.Doc()
+      doc.getText('t').insert(0, 'hello')
+      const update = Y.encodeStateAsUpdate(doc)
+      const socket = new WebSocket(`${server.base}/float-helpers`)
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+      // y-websocket's framing: sync (0), update (2), the update's length (one byte here), the update.
+      socket.send(new Uint8Array([0, 2, update.length, ...update]))
+      socket.close()
+      const deadline = Date.now() + 10_000
+      let seen: Array<[number, string | undefined]> = []
+      for (;;) {
+        seen = readdirSync(`/proc/${server.pid}/task`).map((tid) => [Number(tid), cpus(server.pid, Number(tid))])
+        const helpers = seen.filter(([tid]) => tid !== server.pid)
+        if (helpers.length > 0 && helpers.every(([, list]) => list === '0-1')) break
+        if (Date.now() > deadline) break
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(cpus(server.pid, server.pid)).toBe('0')
+      expect(seen.filter(([tid]) => tid !== server.pid).map(([, list]) => list)).not.toContain('0')
+      expect(seen.length).toBeGreaterThan(1)
+    } finally {
+      await server.stop()
+      server.removeData()
+    }
+  }, 60_000)
 })

@@ -36,7 +36,8 @@ export interface BenchResults {
   readonly startedAt: string
   readonly finishedAt: string | null
   readonly machine: Machine
-  readonly pinning: { readonly server: string; readonly clients: string } | null
+  /** `serverHelpers`: the CPUs of the server's threads other than its main thread, when not the server's (`--float-helpers`). */
+  readonly pinning: { readonly server: string; readonly clients: string; readonly serverHelpers?: string } | null
   readonly settings: Profile
   readonly servers: ServerInfo[]
   readonly runs: RunResult[]

@@ -25,7 +25,7 @@ import { writeReport } from '../report.js'
  * server alike.
  *
  *   tsx src/run.ts --profile full|smoke [--servers a,b] [--scenarios S1,S2] [--reps n]
- *                  [--out file.json] [--report | --no-report] [--cpu-prof dir] [--no-pin]
+ *                  [--out file.json] [--report | --no-report] [--cpu-prof dir] [--no-pin] [--float-helpers]
  */
 
 const SCENARIOS: readonly Scenario[] = [
@@ -49,6 +49,8 @@ const { values } = parseArgs({
     'no-report': { type: 'boolean' },
     'cpu-prof': { type: 'string' },
     'no-pin': { type: 'boolean' },
+    // Diagnostic: only the server's main thread stays on CPU 0; its helper threads may use every CPU.
+    'float-helpers': { type: 'boolean' },
     quiet: { type: 'boolean' },
   },
 })
@@ -88,8 +90,9 @@ const main = async (): Promise<void> => {
   const pin = values['no-pin'] !== true && info.nproc >= 2
   const clientCpus = info.nproc === 2 ? '1' : `1-${info.nproc - 1}`
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' })
+  const helperCpus = pin && values['float-helpers'] === true ? `0-${info.nproc - 1}` : undefined
   const logDir = mkdtempSync(join(tmpdir(), 'tandem-bench-logs-'))
-  log(`profile ${profile.name}, ${repsText(profile)}; server logs in ${logDir}${pin ? `; server on CPU 0, clients on CPU ${clientCpus}` : ''}`)
+  log(`profile ${profile.name}, ${repsText(profile)}; server logs in ${logDir}${pin ? `; server on CPU 0${helperCpus === undefined ? '' : ` (its helper threads on CPUs ${helperCpus})`}, clients on CPU ${clientCpus}` : ''}`)
 
   const wanted = (scenario: Scenario): ServerSpec[] => {
     if (onlyScenarios !== undefined && !onlyScenarios.includes(scenario.id)) return []
@@ -124,7 +127,7 @@ const main = async (): Promise<void> => {
       startedAt: started.toISOString(),
       finishedAt: finished ? new Date().toISOString() : null,
       machine: info,
-      pinning: pin ? { server: '0', clients: clientCpus } : null,
+      pinning: pin ? { server: '0', clients: clientCpus, ...(helperCpus === undefined ? {} : { serverHelpers: helperCpus }) } : null,
       settings: profile,
       servers: [...usedServers].map((id) => {
         const spec = specs.get(id)!
@@ -162,6 +165,7 @@ const main = async (): Promise<void> => {
               const server = await RunningServer.start(spec, {
                 ...(options.reuseData === true && lastDataDir !== undefined ? { dataDir: lastDataDir } : {}),
                 ...(pin ? { cpuSet: '0' } : {}),
+                ...(helperCpus === undefined ? {} : { helperCpuSet: helperCpus }),
                 logDir,
                 launch: spec.family === 'tandem' && cpuProfDir !== undefined ? { cpuProfDir } : {},
               })

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -232,6 +232,8 @@ export const freePort = (): Promise<number> =>
 export class RunningServer {
   private exited: Promise<number | null>
   private exitCode: number | null | undefined = undefined
+  /** Re-pins the server's helper threads as they appear (see `floatHelpers`). */
+  private helperWatch: NodeJS.Timeout | null = null
 
   private constructor(
     readonly spec: ServerSpec,
@@ -242,6 +244,7 @@ export class RunningServer {
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        if (this.helperWatch !== null) clearInterval(this.helperWatch)
         this.exitCode = code ?? (signal === null ? null : -1)
         resolve(this.exitCode)
       })
@@ -267,12 +270,44 @@ export class RunningServer {
   }
 
   /**
+   * Gives every thread of the server but its main thread (V8's compiler and GC helpers, libuv's
+   * thread pool) the CPUs `cpuSet`, now and every 200 ms for threads started later (a thread
+   * inherits its creator's CPUs, so the thread pool, started on first use, would stay on the
+   * server's CPU). A diagnostic (`--float-helpers`): whether a server's latency comes from its
+   * helper threads taking turns with its event loop on one CPU.
+   */
+  private floatHelpers(cpuSet: string): void {
+    const moved = new Set<number>([this.pid])
+    const move = (): void => {
+      let tids: number[]
+      try {
+        tids = readdirSync(`/proc/${this.pid}/task`).map(Number)
+      } catch {
+        return
+      }
+      for (const tid of tids) {
+        if (moved.has(tid)) continue
+        moved.add(tid)
+        try {
+          execFileSync('taskset', ['-p', '-c', cpuSet, String(tid)], { stdio: 'ignore' })
+        } catch {
+          // The thread ended meanwhile.
+        }
+      }
+    }
+    move()
+    this.helperWatch = setInterval(move, 200)
+    this.helperWatch.unref()
+  }
+
+  /**
    * Starts `spec` on a free port of 127.0.0.1 and waits until it answers HTTP (`/readyz`). With
-   * `cpuSet`, the process runs on those CPUs only (taskset), away from the load generator.
+   * `cpuSet`, the process runs on those CPUs only (taskset), away from the load generator; with
+   * `helperCpuSet` too, only its main thread does (see `floatHelpers`).
    */
   static async start(
     spec: ServerSpec,
-    options: { dataDir?: string; cpuSet?: string; logDir: string; launch?: LaunchOptions; readyTimeoutMs?: number },
+    options: { dataDir?: string; cpuSet?: string; helperCpuSet?: string; logDir: string; launch?: LaunchOptions; readyTimeoutMs?: number },
   ): Promise<RunningServer> {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `tandem-bench-${spec.id}-`))
     const port = await freePort()
@@ -290,7 +325,10 @@ export class RunningServer {
       try {
         const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1_000) })
         await response.arrayBuffer()
-        if (response.status === 200) return server
+        if (response.status === 200) {
+          if (options.helperCpuSet !== undefined) server.floatHelpers(options.helperCpuSet)
+          return server
+        }
       } catch {
         // not listening yet
       }
