@@ -42,8 +42,9 @@ export interface Scenario {
 
 /**
  * CPU and memory fields every scenario reports the same way (`serverCpuPct`, or `seedServerCpuPct`
- * with a prefix; `serverHelperCpuPct` is the part of it outside the server's main thread). `foreignCpuPct` is what the rest of the machine (other processes, not the
- * server, the runner or its workers) used meanwhile: a noisy neighbour shows up there.
+ * with a prefix; `serverHelperCpuPct` is the part of it outside the server's main thread).
+ * `foreignCpuPct` is what the rest of the machine (other processes, not the server, the runner or
+ * its workers) used meanwhile: a noisy neighbour shows up there.
  */
 export const cpuMetrics = (prefix: string, server: PhaseUse, client: PhaseUse): Record<string, number> => {
   const key = (name: string) => (prefix === '' ? name : prefix + name[0]!.toUpperCase() + name.slice(1))
