@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
+import { isLauncher } from '../bench/src/proc-stats.js'
 import { RunningServer, serverSpecs } from '../bench/src/server-process.js'
 
 /**
@@ -149,4 +150,34 @@ describe('benchmark harness (smoke profile)', () => {
       server.removeData()
     }
   }, 60_000)
+
+  // The processes that launched the runner (npx, tsx's wrapper, pnpm and the shells between) go to the
+  // clients' CPUs with it; the walk up stops at the first other process (vitest, here).
+  it('tells the runner\'s launchers from other processes', () => {
+    expect(isLauncher('npm exec tsx src/run.ts --profile smoke')).toBe(true)
+    expect(isLauncher('node /repo/node_modules/tsx/dist/cli.mjs src/run.ts --profile full')).toBe(true)
+    expect(isLauncher('sh -c pnpm --filter @tandem/bench run bench')).toBe(true)
+    expect(isLauncher('node /usr/lib/node_modules/pnpm/bin/pnpm.cjs bench')).toBe(true)
+    expect(isLauncher('node /repo/node_modules/vitest/dist/workers/forks.js')).toBe(false)
+    expect(isLauncher('-bash')).toBe(false)
+    expect(isLauncher('node src/run-other.ts')).toBe(false)
+  })
+
+  it.skipIf(availableParallelism() < 2)('moves the processes that launched it off the server CPU', async () => {
+    const out = join(workDir, 'smoke-launchers.json')
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn('npx', ['tsx', 'src/run.ts', '--profile', 'smoke', '--servers', 'raw-relay', '--scenarios', 'S1', '--out', out, '--no-report', '--quiet'], {
+        cwd: BENCH_DIR,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let text = ''
+      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      child.once('error', reject)
+      child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))))
+    })
+    const results = JSON.parse(readFileSync(out, 'utf8')) as { pinning: { clients: string; launchers?: number } | null }
+    // npx (npm exec), the shell it starts, and tsx's wrapper process, each read back on the clients' CPUs.
+    expect(results.pinning?.launchers, output).toBeGreaterThanOrEqual(2)
+  }, 120_000)
 })

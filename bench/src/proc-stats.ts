@@ -44,6 +44,41 @@ export const sampleProcess = (pid: number): ProcSample | null => {
   }
 }
 
+/**
+ * The processes that launched this one for the benchmark (`pnpm bench`, `npx tsx src/run.ts`, the
+ * shells between them and tsx's wrapper), nearest first: every ancestor whose command line runs
+ * src/run.ts or a package manager's `bench`, up to the first that does neither (the user's shell, or
+ * vitest in the smoke test). Idle once the runner is up, but their garbage collectors still run.
+ */
+export const launcherPids = (): number[] => {
+  const pids: number[] = []
+  for (let pid = process.ppid; pid > 1; ) {
+    let cmdline: string
+    let stat: string
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      break
+    }
+    if (!isLauncher(cmdline)) break
+    pids.push(pid)
+    pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  }
+  return pids
+}
+
+/** The CPUs a process may run on, as the kernel lists them (`Cpus_allowed_list`, e.g. "1" or "1-3"), or null if it is gone. */
+export const allowedCpus = (pid: number): string | null => {
+  try {
+    return /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? null
+  } catch {
+    return null
+  }
+}
+
+export const isLauncher = (cmdline: string): boolean => /\bsrc\/run\.ts\b/.test(cmdline) || /\b(?:pnpm|npm|npx)\b.*\bbench\b/.test(cmdline)
+
 const kibField = (status: string, name: string): number => {
   const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)
   return match === null ? NaN : Number(match[1])

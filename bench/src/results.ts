@@ -36,8 +36,11 @@ export interface BenchResults {
   readonly startedAt: string
   readonly finishedAt: string | null
   readonly machine: Machine
-  /** `serverHelpers`: the CPUs of the server's threads other than its main thread, when not the server's (`--float-helpers`). */
-  readonly pinning: { readonly server: string; readonly clients: string; readonly serverHelpers?: string } | null
+  /**
+   * `launchers`: how many processes that launched the runner were moved to the clients' CPUs with it;
+   * `serverHelpers`: the CPUs of the server's threads other than its main thread, when not the server's (`--float-helpers`).
+   */
+  readonly pinning: { readonly server: string; readonly clients: string; readonly launchers?: number; readonly serverHelpers?: string } | null
   readonly settings: Profile
   readonly servers: ServerInfo[]
   readonly runs: RunResult[]

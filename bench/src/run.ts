@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { profiles, repsOf, repsText, TRACE_SEED, type Profile } from './profiles.js'
 import { errorMessage, type RunResult, type Scenario, type ScenarioContext, type ScenarioId } from './scenario.js'
 import { BENCH_DIR, REPO_DIR, RunningServer, serverSpecs, type ServerSpec } from './server-process.js'
+import { allowedCpus, launcherPids } from './proc-stats.js'
 import { loadTrace } from './trace.js'
 import { WorkerPool } from './worker-pool.js'
 import { fanoutScenario } from './scenarios/fanout.js'
@@ -89,7 +90,12 @@ const main = async (): Promise<void> => {
   // Pinning: the server under test gets CPU 0, the runner and its client workers the others.
   const pin = values['no-pin'] !== true && info.nproc >= 2
   const clientCpus = info.nproc === 2 ? '1' : `1-${info.nproc - 1}`
-  if (pin) execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' })
+  // The runner and the processes that launched it: left where they were, their garbage collectors
+  // ran on the server's CPU (seen with perf during S1).
+  const launchers = pin ? launcherPids() : []
+  if (pin) for (const pid of [process.pid, ...launchers]) execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(pid)], { stdio: 'ignore' })
+  // Counted as moved when the kernel says so.
+  const launchersMoved = launchers.filter((pid) => allowedCpus(pid) === clientCpus).length
   const helperCpus = pin && values['float-helpers'] === true ? `0-${info.nproc - 1}` : undefined
   const logDir = mkdtempSync(join(tmpdir(), 'tandem-bench-logs-'))
   log(`profile ${profile.name}, ${repsText(profile)}; server logs in ${logDir}${pin ? `; server on CPU 0${helperCpus === undefined ? '' : ` (its helper threads on CPUs ${helperCpus})`}, clients on CPU ${clientCpus}` : ''}`)
@@ -127,7 +133,7 @@ const main = async (): Promise<void> => {
       startedAt: started.toISOString(),
       finishedAt: finished ? new Date().toISOString() : null,
       machine: info,
-      pinning: pin ? { server: '0', clients: clientCpus, ...(helperCpus === undefined ? {} : { serverHelpers: helperCpus }) } : null,
+      pinning: pin ? { server: '0', clients: clientCpus, launchers: launchersMoved, ...(helperCpus === undefined ? {} : { serverHelpers: helperCpus }) } : null,
       settings: profile,
       servers: [...usedServers].map((id) => {
         const spec = specs.get(id)!
