@@ -151,8 +151,8 @@ describe('benchmark harness (smoke profile)', () => {
     }
   }, 60_000)
 
-  // The processes that launched the runner (npx, tsx's wrapper, pnpm and the shells between) go to the
-  // clients' CPUs with it; the walk up stops at the first other process (vitest, here).
+  // The Node processes that launched the runner (npx, tsx's wrapper, pnpm) go to the clients' CPUs
+  // with it; the walk up passes shells and stops at the first other process (vitest, here).
   it('tells the runner\'s launchers from other processes', () => {
     expect(isLauncher('npm exec tsx src/run.ts --profile smoke')).toBe(true)
     expect(isLauncher('node /repo/node_modules/tsx/dist/cli.mjs src/run.ts --profile full')).toBe(true)
@@ -177,7 +177,7 @@ describe('benchmark harness (smoke profile)', () => {
       child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))))
     })
     const results = JSON.parse(readFileSync(out, 'utf8')) as { pinning: { clients: string; launchers?: number } | null }
-    // npx (npm exec), the shell it starts, and tsx's wrapper process, each read back on the clients' CPUs.
+    // npx (npm exec) and tsx's wrapper process (not the shell between them), each read back on the clients' CPUs.
     expect(results.pinning?.launchers, output).toBeGreaterThanOrEqual(2)
   }, 120_000)
 })

@@ -45,10 +45,11 @@ export const sampleProcess = (pid: number): ProcSample | null => {
 }
 
 /**
- * The processes that launched this one for the benchmark (`pnpm bench`, `npx tsx src/run.ts`, the
- * shells between them and tsx's wrapper), nearest first: every ancestor whose command line runs
- * src/run.ts or a package manager's `bench`, up to the first that does neither (the user's shell, or
- * vitest in the smoke test). Idle once the runner is up, but their garbage collectors still run.
+ * The Node processes that launched this one for the benchmark (`pnpm bench`, `npx tsx src/run.ts`,
+ * tsx's wrapper), nearest first: the ancestors whose command line runs src/run.ts or a package
+ * manager's `bench`, up to the first that does neither (the user's shell, or vitest in the smoke
+ * test). Idle once the runner is up, but their garbage collectors still run. Shells on the way are
+ * passed, not returned: they collect no garbage, and a script's shell may go on to run other things.
  */
 export const launcherPids = (): number[] => {
   const pids: number[] = []
@@ -62,11 +63,14 @@ export const launcherPids = (): number[] => {
       break
     }
     if (!isLauncher(cmdline)) break
-    pids.push(pid)
+    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    if (!SHELLS.has(command)) pids.push(pid)
     pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
   }
   return pids
 }
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'busybox'])
 
 /** The CPUs a process may run on, as the kernel lists them (`Cpus_allowed_list`, e.g. "1" or "1-3"), or null if it is gone. */
 export const allowedCpus = (pid: number): string | null => {
