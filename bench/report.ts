@@ -419,7 +419,7 @@ export const writeReport = (results: BenchResults, options: { markdown?: string;
     `| Node.js | ${machine.node} |`,
     `| Linux | ${machine.kernel} |`,
     `| Other load during the run | median ${cell(foreignMedian)}% of one CPU, at most ${cell(foreignMax)}% (CPU time of processes other than the server, the runner and its workers) |`,
-    `| Pinning | ${results.pinning === null ? 'none' : `server under test on CPU ${results.pinning.server}${results.pinning.serverHelpers === undefined ? '' : ` (its helper threads on CPUs ${results.pinning.serverHelpers})`}; load generator (runner${(results.pinning.launchers ?? 0) > 0 ? `, the ${results.pinning.launchers} processes that launched it` : ''} and ${results.settings.workers} worker processes) on CPU ${results.pinning.clients}`} |`,
+    `| Pinning | ${results.pinning === null ? 'none' : `server under test on CPU ${results.pinning.server}${results.pinning.serverHelpers === undefined ? '' : ` (its helper threads on CPUs ${results.pinning.serverHelpers})`}; load generator (runner${(results.pinning.launchers ?? 0) > 0 ? `, the ${results.pinning.launchers === 1 ? 'process' : `${results.pinning.launchers} processes`} that launched it` : ''} and ${results.settings.workers} worker processes) on CPU ${results.pinning.clients}`} |`,
     '',
     ...(foreignMedian > 20
       ? [

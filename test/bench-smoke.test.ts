@@ -121,10 +121,16 @@ describe('benchmark harness (smoke profile)', () => {
   // every CPU. Tandem's threads (V8's helpers, libuv's pool) all exist once it is ready, so this holds
   // the move itself; the 200 ms re-check is for servers whose thread pool starts later.
   it.skipIf(availableParallelism() < 2)('with --float-helpers keeps only the main thread on the server CPU', async () => {
-    const cpus = (pid: number, tid: number) => /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1]
+    const cpus = (pid: number, tid: number): string | undefined => {
+      try {
+        return /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1]
+      } catch {
+        return undefined // the thread ended between the listing and the read
+      }
+    }
     const server = await RunningServer.start(serverSpecs().get('tandem')!, { cpuSet: '0', helperCpuSet: '0-1', logDir: workDir })
     try {
-      // A write, so libuv's pool has run an fsync by the time the threads are read.
+      // A write first, so the pool's threads are read after they have run an fsync, not only idle.
       const doc = new Y.Doc()
       doc.getText('t').insert(0, 'hello')
       const update = Y.encodeStateAsUpdate(doc)
@@ -136,7 +142,9 @@ describe('benchmark harness (smoke profile)', () => {
       const deadline = Date.now() + 10_000
       let seen: Array<[number, string | undefined]> = []
       for (;;) {
-        seen = readdirSync(`/proc/${server.pid}/task`).map((tid) => [Number(tid), cpus(server.pid, Number(tid))])
+        seen = readdirSync(`/proc/${server.pid}/task`)
+          .map((tid): [number, string | undefined] => [Number(tid), cpus(server.pid, Number(tid))])
+          .filter(([, list]) => list !== undefined)
         const helpers = seen.filter(([tid]) => tid !== server.pid)
         if (helpers.length > 0 && helpers.every(([, list]) => list === '0-1')) break
         if (Date.now() > deadline) break
@@ -161,6 +169,13 @@ describe('benchmark harness (smoke profile)', () => {
     expect(isLauncher('node /repo/node_modules/vitest/dist/workers/forks.js')).toBe(false)
     expect(isLauncher('-bash')).toBe(false)
     expect(isLauncher('node src/run-other.ts')).toBe(false)
+    expect(isLauncher('npm exec pnpm@12.4.2 bench')).toBe(true)
+    // npm exec runs the package's bin through a shell, quoted.
+    expect(isLauncher("sh -c 'pnpm' bench --servers raw-relay")).toBe(true)
+    // A test file named after the benchmark, or a package manager's cache in a path, is not a launcher.
+    expect(isLauncher('npm exec vitest run test/bench-smoke.test.ts')).toBe(false)
+    expect(isLauncher('node /home/u/.npm/_npx/h/node_modules/vitest/vitest.mjs run test/bench-smoke.test.ts')).toBe(false)
+    expect(isLauncher('node /repo/node_modules/.pnpm/vitest@4/node_modules/vitest/vitest.mjs bench')).toBe(false)
   })
 
   it.skipIf(availableParallelism() < 2)('moves the processes that launched it off the server CPU', async () => {

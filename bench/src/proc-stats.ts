@@ -45,15 +45,15 @@ export const sampleProcess = (pid: number): ProcSample | null => {
 }
 
 /**
- * The Node processes that launched this one for the benchmark (`pnpm bench`, `npx tsx src/run.ts`,
- * tsx's wrapper), nearest first: the ancestors whose command line runs src/run.ts or a package
- * manager's `bench`, up to the first that does neither (the user's shell, or vitest in the smoke
- * test). Idle once the runner is up, but their garbage collectors still run. Shells on the way are
+ * The processes that launched this one for the benchmark (`pnpm bench`, `npx tsx src/run.ts`, tsx's
+ * wrapper), nearest first: the ancestors whose command line runs src/run.ts or a package manager's
+ * `bench`, up to the first that does neither (the user's shell, or vitest in the smoke test). Idle
+ * once the runner is up, but the Node ones' garbage collectors still run. Shells on the way are
  * passed, not returned: they collect no garbage, and a script's shell may go on to run other things.
  */
 export const launcherPids = (): number[] => {
   const pids: number[] = []
-  for (let pid = process.ppid; pid > 1; ) {
+  for (let pid = process.ppid; pid >= 1; ) {
     let cmdline: string
     let stat: string
     try {
@@ -81,7 +81,10 @@ export const allowedCpus = (pid: number): string | null => {
   }
 }
 
-export const isLauncher = (cmdline: string): boolean => /\bsrc\/run\.ts\b/.test(cmdline) || /\b(?:pnpm|npm|npx)\b.*\bbench\b/.test(cmdline)
+/** Runs src/run.ts, or is a package manager (a word of its own, quoted or not, or its script's file name) running `bench`. */
+export const isLauncher = (cmdline: string): boolean =>
+  /(?:^|[\s/])src\/run\.ts(?=\s|$)/.test(cmdline) ||
+  (/(?:^|[\s/'"])(?:pnpm|npm|npx)(?:\.c?js)?['"]?(?=\s|$)/.test(cmdline) && /(?:^|\s)['"]?bench(?::[\w-]+)?['"]?(?=\s|$)/.test(cmdline))
 
 const kibField = (status: string, name: string): number => {
   const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)
@@ -149,7 +152,9 @@ export class PhaseMeter {
       if (start === undefined || end === null) continue
       share += cpuShare(start, end)
       seconds += end.cpuSeconds - start.cpuSeconds
-      helperSeconds += end.cpuSeconds - end.mainCpuSeconds - (start.cpuSeconds - start.mainCpuSeconds)
+      // The process's and the main thread's times are read separately, each in whole clock ticks:
+      // over a short phase their difference can come out a tick or two below zero.
+      helperSeconds += Math.max(0, end.cpuSeconds - end.mainCpuSeconds - (start.cpuSeconds - start.mainCpuSeconds))
       rss += end.rssBytes
       peak += end.peakRssBytes
       wall = Math.max(wall, (end.atMs - start.atMs) / 1000)

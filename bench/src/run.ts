@@ -93,7 +93,16 @@ const main = async (): Promise<void> => {
   // The runner and the processes that launched it: left where they were, their garbage collectors
   // ran on the server's CPU (seen with perf during S1).
   const launchers = pin ? launcherPids() : []
-  if (pin) for (const pid of [process.pid, ...launchers]) execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(pid)], { stdio: 'ignore' })
+  if (pin) {
+    execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' })
+    for (const pid of launchers) {
+      try {
+        execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(pid)], { stdio: 'ignore' })
+      } catch {
+        // Not ours to move (another user, another cpuset) or gone: it stays where it is.
+      }
+    }
+  }
   // Counted as moved when the kernel says so.
   const launchersMoved = launchers.filter((pid) => allowedCpus(pid) === clientCpus).length
   const helperCpus = pin && values['float-helpers'] === true ? `0-${info.nproc - 1}` : undefined

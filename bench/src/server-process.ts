@@ -277,6 +277,8 @@ export class RunningServer {
    * helper threads taking turns with its event loop on one CPU.
    */
   private floatHelpers(cpuSet: string): void {
+    // Exited while it was being asked whether it is ready: nothing to watch (its pid may be reused).
+    if (!this.running) return
     const moved = new Set<number>([this.pid])
     const move = (): void => {
       let tids: number[]
@@ -342,6 +344,7 @@ export class RunningServer {
 
   /** SIGTERM (graceful: stores flush), then SIGKILL after `timeoutMs`. Resolves with the exit code. */
   async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (this.helperWatch !== null) clearInterval(this.helperWatch)
     if (!this.running) return this.exitCode ?? null
     this.child.kill('SIGTERM')
     const killer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs)
