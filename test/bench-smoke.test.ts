@@ -29,13 +29,14 @@ interface Run {
   error?: string
 }
 
-const runSmoke = (out: string, selection = ['--servers', 'tandem,raw-relay']): Promise<{ code: number | null; output: string }> =>
+/** Runs the smoke profile; `via: 'npx'` starts it as a user would (`npx tsx src/run.ts`), through npm exec and tsx's wrapper. */
+const runSmoke = (out: string, selection = ['--servers', 'tandem,raw-relay'], via: 'node' | 'npx' = 'node'): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/run.ts', '--profile', 'smoke', ...selection, '--out', out, '--no-report', '--quiet'],
-      { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const args = ['src/run.ts', '--profile', 'smoke', ...selection, '--out', out, '--no-report', '--quiet']
+    const child =
+      via === 'npx'
+        ? spawn('npx', ['tsx', ...args], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -159,38 +160,32 @@ describe('benchmark harness (smoke profile)', () => {
     }
   }, 60_000)
 
-  // The Node processes that launched the runner (npx, tsx's wrapper, pnpm) go to the clients' CPUs
-  // with it; the walk up passes shells and stops at the first other process (vitest, here).
+  // The processes that launched the runner (npx, tsx's wrapper, pnpm) go to the clients' CPUs with it;
+  // the walk up passes shells and stops at the first other process (vitest, here).
   it('tells the runner\'s launchers from other processes', () => {
-    expect(isLauncher('npm exec tsx src/run.ts --profile smoke')).toBe(true)
-    expect(isLauncher('node /repo/node_modules/tsx/dist/cli.mjs src/run.ts --profile full')).toBe(true)
-    expect(isLauncher('sh -c pnpm --filter @tandem/bench run bench')).toBe(true)
-    expect(isLauncher('node /usr/lib/node_modules/pnpm/bin/pnpm.cjs bench')).toBe(true)
-    expect(isLauncher('node /repo/node_modules/vitest/dist/workers/forks.js')).toBe(false)
-    expect(isLauncher('-bash')).toBe(false)
-    expect(isLauncher('node src/run-other.ts')).toBe(false)
-    expect(isLauncher('npm exec pnpm@12.4.2 bench')).toBe(true)
-    // npm exec runs the package's bin through a shell, quoted.
-    expect(isLauncher("sh -c 'pnpm' bench --servers raw-relay")).toBe(true)
-    // A test file named after the benchmark, or a package manager's cache in a path, is not a launcher.
-    expect(isLauncher('npm exec vitest run test/bench-smoke.test.ts')).toBe(false)
-    expect(isLauncher('node /home/u/.npm/_npx/h/node_modules/vitest/vitest.mjs run test/bench-smoke.test.ts')).toBe(false)
-    expect(isLauncher('node /repo/node_modules/.pnpm/vitest@4/node_modules/vitest/vitest.mjs bench')).toBe(false)
+    const cases: Array<[string, boolean]> = [
+      ['npm exec tsx src/run.ts --profile smoke', true],
+      ['node /repo/node_modules/tsx/dist/cli.mjs src/run.ts --profile full', true],
+      ['sh -c pnpm --filter @tandem/bench run bench', true],
+      ['node /usr/lib/node_modules/pnpm/bin/pnpm.cjs bench', true],
+      ['npm exec pnpm@12.4.2 bench', true],
+      // npm exec runs the package's bin through a shell, quoted.
+      ["sh -c 'pnpm' bench --servers raw-relay", true],
+      ['node /repo/node_modules/vitest/dist/workers/forks.js', false],
+      ['-bash', false],
+      ['node src/run-other.ts', false],
+      // A test file named after the benchmark, or a package manager's cache in a path, is not a launcher.
+      ['npm exec vitest run test/bench-smoke.test.ts', false],
+      ['node /home/u/.npm/_npx/h/node_modules/vitest/vitest.mjs run test/bench-smoke.test.ts', false],
+      ['node /repo/node_modules/.pnpm/vitest@4/node_modules/vitest/vitest.mjs bench', false],
+    ]
+    for (const [cmdline, launcher] of cases) expect(isLauncher(cmdline), cmdline).toBe(launcher)
   })
 
   it.skipIf(availableParallelism() < 2)('moves the processes that launched it off the server CPU', async () => {
     const out = join(workDir, 'smoke-launchers.json')
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn('npx', ['tsx', 'src/run.ts', '--profile', 'smoke', '--servers', 'raw-relay', '--scenarios', 'S1', '--out', out, '--no-report', '--quiet'], {
-        cwd: BENCH_DIR,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let text = ''
-      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()))
-      child.once('error', reject)
-      child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))))
-    })
+    const { code, output } = await runSmoke(out, ['--servers', 'raw-relay', '--scenarios', 'S1'], 'npx')
+    expect(code, output).toBe(0)
     const results = JSON.parse(readFileSync(out, 'utf8')) as { pinning: { clients: string; launchers?: number } | null }
     // npx (npm exec) and tsx's wrapper process (not the shell between them), each read back on the clients' CPUs.
     expect(results.pinning?.launchers, output).toBeGreaterThanOrEqual(2)
