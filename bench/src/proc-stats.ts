@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 /**
@@ -19,11 +20,20 @@ export const setTicksPerSecond = (ticks: number): void => {
   ticksPerSecond = ticks
 }
 
-/** User + system time in /proc's `stat` format, in seconds. */
-const statCpuSeconds = (path: string): number => {
+/**
+ * A /proc `stat` file: the command name, and the fields after it (`fields[0]` is the state,
+ * `fields[1]` the parent's pid, `fields[11]` and `fields[12]` user and system time in clock ticks).
+ */
+const readStat = (path: string): { command: string; fields: string[] } => {
   const stat = readFileSync(path, 'utf8')
   // The command name is in parentheses and may contain spaces: split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const close = stat.lastIndexOf(')')
+  return { command: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') }
+}
+
+/** User + system time in /proc's `stat` format, in seconds. */
+const statCpuSeconds = (path: string): number => {
+  const { fields } = readStat(path)
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
 }
 
@@ -55,29 +65,44 @@ export const launcherPids = (): number[] => {
   const pids: number[] = []
   for (let pid = process.ppid; pid >= 1; ) {
     let cmdline: string
-    let stat: string
+    let stat: ReturnType<typeof readStat>
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      stat = readStat(`/proc/${pid}/stat`)
     } catch {
       break
     }
     if (!isLauncher(cmdline)) break
-    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    if (!SHELLS.has(command)) pids.push(pid)
-    pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (!SHELLS.has(stat.command)) pids.push(pid)
+    pid = Number(stat.fields[1])
   }
   return pids
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'busybox'])
 
-/** The CPUs a process may run on, as the kernel lists them (`Cpus_allowed_list`, e.g. "1" or "1-3"), or null if it is gone. */
-export const allowedCpus = (pid: number): string | null => {
+/**
+ * The CPUs a thread may run on, as the kernel lists them (`Cpus_allowed_list`, e.g. "1" or "1-3"),
+ * or null if it is gone. `tid` defaults to the process's main thread.
+ */
+export const allowedCpus = (pid: number, tid = pid): string | null => {
   try {
-    return /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? null
+    return /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1] ?? null
   } catch {
     return null
+  }
+}
+
+/**
+ * Sets the CPUs of a process (every thread of it) or of one thread, with `taskset`. Returns false
+ * when that cannot be done: not ours to move (another user, another cpuset), or gone.
+ */
+export const moveToCpus = (id: number, cpus: string, scope: 'process' | 'thread'): boolean => {
+  try {
+    execFileSync('taskset', [...(scope === 'process' ? ['-a'] : []), '-p', '-c', cpus, String(id)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
   }
 }
 

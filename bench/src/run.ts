@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
@@ -6,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { profiles, repsOf, repsText, TRACE_SEED, type Profile } from './profiles.js'
 import { errorMessage, type RunResult, type Scenario, type ScenarioContext, type ScenarioId } from './scenario.js'
 import { BENCH_DIR, REPO_DIR, RunningServer, serverSpecs, type ServerSpec } from './server-process.js'
-import { allowedCpus, launcherPids } from './proc-stats.js'
+import { allowedCpus, launcherPids, moveToCpus } from './proc-stats.js'
 import { loadTrace } from './trace.js'
 import { WorkerPool } from './worker-pool.js'
 import { fanoutScenario } from './scenarios/fanout.js'
@@ -94,14 +93,9 @@ const main = async (): Promise<void> => {
   // ran on the server's CPU (seen with perf during S1).
   const launchers = pin ? launcherPids() : []
   if (pin) {
-    execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' })
-    for (const pid of launchers) {
-      try {
-        execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(pid)], { stdio: 'ignore' })
-      } catch {
-        // Not ours to move (another user, another cpuset) or gone: it stays where it is.
-      }
-    }
+    if (!moveToCpus(process.pid, clientCpus, 'process')) throw new Error(`taskset cannot move the runner to CPU ${clientCpus}`)
+    // One that cannot be moved stays where it is.
+    for (const pid of launchers) moveToCpus(pid, clientCpus, 'process')
   }
   // Counted as moved when the kernel says so.
   const launchersMoved = launchers.filter((pid) => allowedCpus(pid) === clientCpus).length

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Dialect } from './wire.js'
-import { sampleProcess, type ProcSample } from './proc-stats.js'
+import { moveToCpus, sampleProcess, type ProcSample } from './proc-stats.js'
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
 export const REPO_DIR = dirname(BENCH_DIR)
@@ -290,11 +290,8 @@ export class RunningServer {
       for (const tid of tids) {
         if (moved.has(tid)) continue
         moved.add(tid)
-        try {
-          execFileSync('taskset', ['-p', '-c', cpuSet, String(tid)], { stdio: 'ignore' })
-        } catch {
-          // The thread ended meanwhile.
-        }
+        // False when the thread ended meanwhile.
+        moveToCpus(tid, cpuSet, 'thread')
       }
     }
     move()
