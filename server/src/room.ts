@@ -386,11 +386,12 @@ export class Room {
    * Memory: a hibernating room takes the tick's updates without building a Y.Doc when each of
    * them extends the document as it stands (`extendsAsItStands`, as for `relayAhead`, checked
    * against the hibernated clocks, each update against those the tick's earlier ones leave) and
-   * nothing waits in the encoding for a predecessor (`mayHoldPending`). Such an update integrates wherever it is applied, and
-   * completes nothing, so it is stored, sent on, and kept in `tail` until the next full read
-   * merges it into the encoding (`state()`, with Y.mergeUpdates); a document mostly written by
-   * one client at a time (a note, a form) then never costs a Y.Doc. Anything else, and more than
-   * `ASLEEP_TAIL_LIMIT` updates since the last merge, wakes the room. All or nothing per tick.
+   * nothing waits in the encoding for a predecessor (`mayHoldPending`). Such an update integrates
+   * wherever it is applied, and completes nothing, so it is stored, sent on, and kept in `tail`
+   * until the next full read merges it into the encoding (`state()`, with Y.mergeUpdates); a
+   * document mostly written by one client at a time (a note, a form) then never costs a Y.Doc.
+   * Anything else, and more than `ASLEEP_TAIL_LIMIT` updates since the last merge, wakes the room.
+   * All or nothing per tick.
    */
   private appendAsleep(): boolean {
     if (this.inbound.size === 0 || this.mayHoldPending) return false
