@@ -48,11 +48,14 @@ const TABLES: readonly TableSpec[] = [
   {
     scenario: 'S1',
     title: 'S1 fan-out latency',
-    what: 'One document; one writer at {rate} edits/s, the other clients read; delivery latency = receive time minus the send time embedded in the edit (same monotonic clock).',
+    what: 'One document; one writer at {rate} edits/s, the other clients read; delivery latency = receive time minus the send time embedded in the edit (same monotonic clock). "first" and "last" are per edit: its earliest delivery (the server\'s lead before its first write, plus one trip) and its latest (plus the fan-out and the readers\' queue).',
     columns: [
       { key: 'p50Ms', label: 'p50 ms' },
       { key: 'p99Ms', label: 'p99 ms' },
       { key: 'maxMs', label: 'max ms' },
+      { key: 'firstP50Ms', label: 'first p50 ms' },
+      { key: 'firstP99Ms', label: 'first p99 ms' },
+      { key: 'lastP50Ms', label: 'last p50 ms' },
       { key: 'deliveredShare', label: 'delivered' },
       { key: 'serverCpuPct', label: 'server CPU %' },
       { key: 'serverHelperCpuPct', label: 'of which helper threads %' },

@@ -1,4 +1,5 @@
 import { BenchClient, mapLimit, until } from '../client.js'
+import { EditSpans, type EditSpansData } from '../edit-spans.js'
 import { Histogram, summarizeMicros, type HistogramData } from '../histogram.js'
 import { markedEdit, nowMicros, scanMarkers } from '../markers.js'
 import { PhaseMeter } from '../proc-stats.js'
@@ -10,6 +11,11 @@ import { range, spread } from '../worker-pool.js'
 /**
  * S1 fan-out latency: one document, N clients, one of them writing at a fixed rate; every other
  * client records, for each edit, receive time minus the send time embedded in the edit.
+ *
+ * Per edit, the first and the last delivery are also kept (`EditSpans`): the first is the server's
+ * lead (arrival to its first write) plus one trip through the kernel and a worker; the last adds
+ * the server's fan-out loop and the workers' queue. They tell a server that starts late from one
+ * that sends slowly, which the percentiles of all deliveries mix.
  */
 
 // ---- worker side ----
@@ -20,6 +26,7 @@ interface FanoutState {
   writer: BenchClient | null
   appender: TextAppender | null
   histogram: Histogram
+  spans: EditSpans
   measureFrom: number
 }
 
@@ -33,6 +40,7 @@ export const fanoutHandlers = {
       writer: null,
       appender: null,
       histogram: new Histogram(),
+      spans: new EditSpans(),
       measureFrom: Infinity,
     }
     state = s
@@ -46,7 +54,10 @@ export const fanoutHandlers = {
             onUpdate: (payload, at) => {
               scanMarkers(payload, (writer, seq, sentAt) => {
                 if (writer !== 0) return
-                if (sentAt >= s.measureFrom) s.histogram.record(at - sentAt)
+                if (sentAt >= s.measureFrom) {
+                  s.histogram.record(at - sentAt)
+                  s.spans.record(seq, at - sentAt)
+                }
                 if (seq > s.lastSeen[index]!) s.lastSeen[index] = seq
               })
             },
@@ -98,7 +109,7 @@ export const fanoutHandlers = {
     const s = requireState()
     await until(() => s.lastSeen.every((seen) => seen >= args.lastSeq), args.timeoutMs, 'every reader has the last edit').catch(() => undefined)
     const missing = Array.from(s.lastSeen).filter((seen) => seen < args.lastSeq).length
-    return { histogram: s.histogram.toJSON(), missingReaders: missing }
+    return { histogram: s.histogram.toJSON(), spans: s.spans.toJSON(), missingReaders: missing }
   },
 
   'fanout.close': async () => {
@@ -156,11 +167,15 @@ export const fanoutScenario: Scenario = {
             rate: settings.rate,
             editLength: settings.editLength,
           })
-          const collected = await pool.all<{ histogram: HistogramData; missingReaders: number }>('fanout.collect', () => ({ lastSeq, timeoutMs: 20_000 }))
+          const collected = await pool.all<{ histogram: HistogramData; spans: EditSpansData; missingReaders: number }>('fanout.collect', () => ({
+            lastSeq,
+            timeoutMs: 20_000,
+          }))
           const serverUse = serverMeter.stop()
           const clientUse = clientMeter.stop()
           const histogram = Histogram.from(collected.map((part) => part.histogram))
           const latency = summarizeMicros(histogram)
+          const spans = EditSpans.from(collected.map((part) => part.spans))
           const missing = collected.reduce((sum, part) => sum + part.missingReaders, 0)
           if (missing > 0) notes.push(`${missing} readers never received the last edit`)
           const expected = (clients - 1) * Math.round(settings.seconds * settings.rate)
@@ -178,6 +193,10 @@ export const fanoutScenario: Scenario = {
               p99Ms: round(latency.p99Ms, 3),
               maxMs: round(latency.maxMs, 3),
               meanMs: round(latency.meanMs, 3),
+              firstP50Ms: round(spans.first(0.5) / 1000, 3),
+              firstP99Ms: round(spans.first(0.99) / 1000, 3),
+              lastP50Ms: round(spans.last(0.5) / 1000, 3),
+              lastP99Ms: round(spans.last(0.99) / 1000, 3),
               ...cpuMetrics('', serverUse, clientUse),
             },
             notes,
