@@ -48,7 +48,7 @@ const TABLES: readonly TableSpec[] = [
   {
     scenario: 'S1',
     title: 'S1 fan-out latency',
-    what: 'One document; one writer at {rate} edits/s, the other clients read; delivery latency = receive time minus the send time embedded in the edit (same monotonic clock). "first" and "last" are per edit: its earliest delivery (the server\'s lead before its first write, plus one trip) and its latest (plus the fan-out and the readers\' queue).',
+    what: 'One document; one writer at {rate} edits/s, the other clients read; {seconds} s measured after {warmupSeconds} s of warm-up per phase; delivery latency = receive time minus the send time embedded in the edit (same monotonic clock). "first" and "last" are per edit: its earliest delivery (the server\'s lead before its first write, plus one trip) and its latest (plus the fan-out and the readers\' queue).',
     columns: [
       { key: 'p50Ms', label: 'p50 ms' },
       { key: 'p99Ms', label: 'p99 ms' },
