@@ -75,7 +75,7 @@ export const profiles: Record<string, Profile> = {
     // S1 measures steady-state latency: code a server runs once per edit (100 times a second) reaches
     // V8's optimisation threshold only after seconds, and each TurboFan compile (about 2.5 ms here)
     // holds the server's one CPU; with 0.5 s of warm-up the measured window caught those compiles
-    // (bench/analysis.md). Ten seconds per phase lets every server's compiler settle.
+    // (bench/analysis.md). Ten seconds per phase gets most of them done before the window (some go on).
     s1: { clients: [50, 200], rate: 100, seconds: 4, warmupSeconds: 10, editLength: 24 },
     s2: { writers: 10, readers: 10, seconds: 4, warmupSeconds: 1, window: 64, editLength: 24 },
     s3: { documents: 2000, chunks: 20, chunkLength: 100, concurrency: 100, idleSeconds: 2 },
