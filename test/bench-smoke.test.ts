@@ -83,6 +83,8 @@ describe('benchmark harness (smoke profile)', () => {
       expect(firstP50Ms).toBeLessThanOrEqual(lastP50Ms!)
       expect(firstP99Ms).toBeLessThanOrEqual(lastP99Ms!)
       expect(lastP99Ms).toBeLessThanOrEqual(maxMs!)
+      // S1's CPU meters start with the measured window, on a timer.
+      positive(run('S1', server).metrics['serverCpuPct'])
       positive(run('S2', server).metrics['updatesPerSec'])
       expect(Number.isFinite(run('S3', server).metrics['rssPerDocKiB'])).toBe(true)
       positive(run('S3', server).metrics['documents'])
@@ -161,18 +163,18 @@ describe('benchmark harness (smoke profile)', () => {
     }
   }, 60_000)
 
-  // The processes that launched the runner (npx, tsx's wrapper, pnpm) go to the clients' CPUs with it;
-  // the walk up passes shells and stops at the first other process (vitest, here).
   it('keeps each S1 edit\'s first and last delivery, merged over workers', () => {
     const worker1 = new EditSpans()
     const worker2 = new EditSpans()
-    // Edit 0 reaches worker 1's readers at 300 and 900 µs, worker 2's at 200 and 1,500 µs.
-    for (const latency of [300, 900]) worker1.record(0, latency)
+    // Edit 0 reaches worker 1's readers at 100 and 900 µs, worker 2's at 200 and 1,500 µs: its
+    // first delivery is worker 1's, its last worker 2's.
+    for (const latency of [900, 100]) worker1.record(0, latency)
     for (const latency of [1_500, 200]) worker2.record(0, latency)
     // Edits 1-3 only reach worker 2.
     for (const [seq, latency] of [[1, 400], [2, 5_000], [3, 600], [3, 700]] as const) worker2.record(seq, latency)
     const spans = EditSpans.from([JSON.parse(JSON.stringify(worker1.toJSON())), worker2.toJSON()])
-    // First deliveries: 200, 400, 5,000, 600; last: 1,500, 400, 5,000, 700.
+    // First deliveries: 100, 400, 5,000, 600; last: 1,500, 400, 5,000, 700.
+    expect(spans.first(0.25)).toBe(100)
     expect(spans.first(0.5)).toBe(400)
     expect(spans.first(0.75)).toBe(600)
     expect(spans.first(0.99)).toBe(5_000)
@@ -181,6 +183,8 @@ describe('benchmark harness (smoke profile)', () => {
     expect(new EditSpans().first(0.5)).toBeNaN()
   })
 
+  // The processes that launched the runner (npx, tsx's wrapper, pnpm) go to the clients' CPUs with it;
+  // the walk up passes shells and stops at the first other process (vitest, here).
   it('tells the runner\'s launchers from other processes', () => {
     const cases: Array<[string, boolean]> = [
       ['npm exec tsx src/run.ts --profile smoke', true],
