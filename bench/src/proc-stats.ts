@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { nowMicros } from './markers.js'
 
 /**
  * CPU time and memory of another process, read from /proc (Linux). CPU is user + system time of
@@ -186,4 +187,19 @@ export class PhaseMeter {
     }
     return { cpuShare: share, helperCpuShare: wall > 0 ? helperSeconds / wall : NaN, cpuSeconds: seconds, rssBytes: rss, peakRssBytes: peak, wallSeconds: wall, machineBusySeconds: machineBusySeconds() - this.machineStart }
   }
+}
+
+/**
+ * Starts `meters` when the monotonic clock (`nowMicros`) reaches `atMicros`, the start of a phase's
+ * measured window, so CPU is counted over the same window as the latencies, not the warm-up.
+ * Returns a function that cancels the start if it has not happened yet.
+ */
+export const startMetersAt = (atMicros: number, ...meters: PhaseMeter[]): (() => void) => {
+  const timer = setTimeout(
+    () => {
+      for (const meter of meters) meter.start()
+    },
+    Math.max(0, (atMicros - nowMicros()) / 1000),
+  )
+  return () => clearTimeout(timer)
 }

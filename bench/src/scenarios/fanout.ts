@@ -2,7 +2,7 @@ import { BenchClient, mapLimit, until } from '../client.js'
 import { EditSpans, type EditSpansData } from '../edit-spans.js'
 import { Histogram, summarizeMicros, type HistogramData } from '../histogram.js'
 import { markedEdit, nowMicros, scanMarkers } from '../markers.js'
-import { PhaseMeter } from '../proc-stats.js'
+import { PhaseMeter, startMetersAt } from '../proc-stats.js'
 import { cpuMetrics, errorMessage, round, type RunResult, type Scenario } from '../scenario.js'
 import { TextAppender } from '../text-update.js'
 import type { Dialect } from '../wire.js'
@@ -143,7 +143,7 @@ export const fanoutScenario: Scenario = {
         const doc = `s1-${clients}-${rep}-${Date.now()}`
         const readers = spread(range(clients - 1), pool.size).map((list) => list.length)
         const notes: string[] = [`dialect ${spec.dialect}`]
-        let metering: NodeJS.Timeout | undefined
+        let cancelMeters = (): void => {}
         try {
           await pool.all('fanout.open', (index) => ({
             base: server.base,
@@ -161,13 +161,7 @@ export const fanoutScenario: Scenario = {
           const endAt = measureFrom + settings.seconds * 1e6
           await pool.all('fanout.arm', () => ({ measureFrom }))
           // CPU over the measured window, as the latencies: not the warm-up's compiles.
-          metering = setTimeout(
-            () => {
-              serverMeter.start()
-              clientMeter.start()
-            },
-            Math.max(0, (measureFrom - nowMicros()) / 1000),
-          )
+          cancelMeters = startMetersAt(measureFrom, serverMeter, clientMeter)
           const { sent, lastSeq } = await pool.call<{ sent: number; lastSeq: number }>(0, 'fanout.write', {
             startAt,
             endAt,
@@ -211,7 +205,7 @@ export const fanoutScenario: Scenario = {
         } catch (error) {
           results.push({ scenario: 'S1', variant, server: spec.id, rep, metrics: {}, notes, error: errorMessage(error) })
         } finally {
-          clearTimeout(metering)
+          cancelMeters()
           await pool.all('fanout.close', () => ({}))
         }
       }

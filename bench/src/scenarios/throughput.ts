@@ -1,7 +1,7 @@
 import { BenchClient, mapLimit } from '../client.js'
 import { Histogram, summarizeMicros, type HistogramData } from '../histogram.js'
 import { markedEdit, nowMicros, scanMarkers } from '../markers.js'
-import { PhaseMeter } from '../proc-stats.js'
+import { PhaseMeter, startMetersAt } from '../proc-stats.js'
 import { cpuMetrics, errorMessage, round, type RunResult, type Scenario } from '../scenario.js'
 import { TextAppender } from '../text-update.js'
 import type { Dialect } from '../wire.js'
@@ -185,10 +185,7 @@ export const throughputScenario: Scenario = {
       const startAt = nowMicros() + 200_000
       const measureFrom = startAt + settings.warmupSeconds * 1e6
       const endAt = measureFrom + settings.seconds * 1e6
-      const startMeters = setTimeout(() => {
-        serverMeter.start()
-        clientMeter.start()
-      }, (measureFrom - nowMicros()) / 1000)
+      const cancelMeters = startMetersAt(measureFrom, serverMeter, clientMeter)
       const parts = await pool.all<{ delivered: number; sent: number; histogram: HistogramData }>('tp.run', () => ({
         startAt,
         measureFrom,
@@ -196,7 +193,7 @@ export const throughputScenario: Scenario = {
         window: settings.window,
         editLength: settings.editLength,
       }))
-      clearTimeout(startMeters)
+      cancelMeters()
       const serverUse = serverMeter.stop()
       const clientUse = clientMeter.stop()
       const delivered = parts.reduce((sum, part) => sum + part.delivered, 0)
