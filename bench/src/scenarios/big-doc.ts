@@ -3,6 +3,7 @@ import { BenchClient, until } from '../client.js'
 import { nowMicros } from '../markers.js'
 import { cpuMetrics, errorMessage, round, type Scenario } from '../scenario.js'
 import { PhaseMeter } from '../proc-stats.js'
+import { median } from '../results.js'
 import { readTraceFile, type Trace } from '../trace.js'
 import type { Dialect } from '../wire.js'
 import type { RunningServer } from '../server-process.js'
@@ -99,12 +100,6 @@ export const bigDocHandlers = {
 }
 
 type Fetched = { ms: number; stateBytes: number; step2Bytes: number; frameBytes: number; complete: boolean }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
 
 export const bigDocScenario: Scenario = {
   id: 'S4',
