@@ -24,6 +24,18 @@ class WatchedStorage extends MemoryStorage {
   }
 }
 
+/** WatchedStorage with `appendNow`: rows are stored at once, made "durable" when the test says so. */
+class HeldStorage extends WatchedStorage {
+  readonly held: Array<() => void> = []
+  hold = false
+
+  appendNow(entries: Parameters<MemoryStorage['append']>[0]): Promise<void> {
+    const stored = super.append(entries)
+    if (!this.hold) return stored
+    return stored.then(() => new Promise<void>((resolve) => this.held.push(resolve)))
+  }
+}
+
 const member = (id: number): RoomMember => ({ id, readOnly: false, send() {}, reject() {}, acknowledge() {} })
 
 /** A client document whose every edit is captured as its own update. */
@@ -62,7 +74,7 @@ describe('RoomRegistry compaction', () => {
     registry = undefined
   })
 
-  const open = (storage: WatchedStorage) =>
+  const open = (storage: MemoryStorage) =>
     (registry = new RoomRegistry({
       storage,
       logger: createLogger('silent'),
@@ -118,5 +130,34 @@ describe('RoomRegistry compaction', () => {
     expect(text).toContain('written late; ')
     expect(text).toContain('edit 11; ')
     expect(storage.compactions.every((options) => options.state === undefined)).toBe(true)
+  })
+
+  it('compacts once when commits that each asked for it end after the compaction they asked for', async () => {
+    const storage = new HeldStorage()
+    const rooms = open(storage)
+    const alice = member(1)
+    const room = (await rooms.join('doc', alice, () => true))!
+    const client = writer()
+    for (let i = 0; i < 4; i++) {
+      room.receiveUpdate(alice, client.edit(`edit ${i}; `))
+      await rooms.settle()
+    }
+    // The 5th and 6th updates are stored but not yet durable; each flush finds the log long enough.
+    storage.hold = true
+    room.receiveUpdate(alice, client.edit('edit 4; '))
+    await deadline(() => storage.held.length === 1, 'the 5th update stored')
+    room.receiveUpdate(alice, client.edit('edit 5; '))
+    await deadline(() => storage.held.length === 2, 'the 6th update stored')
+    storage.hold = false
+    // The 5th commit ends: its compaction folds both rows (the live state has them).
+    storage.held[0]!()
+    await deadline(() => storage.compactions.length === 1, 'a compaction')
+    await deadline(() => room.logLength === 0, 'the compaction counted')
+    // The 6th commit ends after it: the log it found long is folded already.
+    storage.held[1]!()
+    await rooms.settle()
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(storage.compactions).toHaveLength(1)
+    expect(textOf(await storage.load('doc'))).toBe(client.doc.getText('t').toString())
   })
 })

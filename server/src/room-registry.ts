@@ -175,7 +175,8 @@ export class RoomRegistry implements RoomHost {
     const committed = this.persistence.flush()
     for (const room of dirty) room.deliver()
     for (const room of dirty) {
-      if (this.needsCompaction(room)) void committed.then(() => this.compact(room.name))
+      // Asked again once committed: a compaction that ran meanwhile may have folded this log already.
+      if (this.needsCompaction(room)) void committed.then(() => (this.needsCompaction(room) ? this.compact(room.name) : undefined))
     }
   }
 
