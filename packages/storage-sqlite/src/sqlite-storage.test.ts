@@ -126,6 +126,40 @@ describe('SqliteStorage', () => {
     expect(() => new SqliteStorage({ file, cacheKiB: 1.5 })).toThrow(/cacheKiB/)
   })
 
+  it('checkpoints the WAL in a later turn of the event loop than the write that fills it, not inside it', async () => {
+    const storage = new SqliteStorage({ file, durability: 'normal', checkpointPages: 20 })
+    opened.push(storage)
+    const updates = edits('x'.repeat(220))
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    // Each write of one small update counts as one page.
+    for (let i = 0; i < 19; i++) await storage.appendNow([{ document: 'doc', update: updates[i]! }])
+    await turn()
+    const mainFileBefore = statSync(file).size
+    expect(storage.checkpoints).toBe(0)
+    // The 20th write reaches the threshold: the database file is what it was when the write returns...
+    void storage.appendNow([{ document: 'doc', update: updates[19]! }])
+    expect(statSync(file).size).toBe(mainFileBefore)
+    expect(storage.checkpoints).toBe(0)
+    // ...and holds the WAL's pages one turn later.
+    await turn()
+    expect(storage.checkpoints).toBe(1)
+    expect(statSync(file).size).toBeGreaterThan(mainFileBefore)
+    // Under a steady stream of writes it goes on doing so, and nothing is lost.
+    for (let i = 20; i < 220; i++) {
+      await storage.appendNow([{ document: 'doc', update: updates[i]! }])
+      await turn()
+    }
+    expect(storage.checkpoints).toBe(11)
+    const stored = await storage.load('doc')
+    expect(textOf(stored.snapshot, stored.updates)).toBe('x'.repeat(220))
+    // A checkpoint still queued when the store closes is dropped, not run on a closed connection.
+    void storage.appendNow([{ document: 'doc', update: edits('x'.repeat(221))[220]! }])
+    await close(storage)
+    await turn()
+    expect(storage.checkpoints).toBe(11)
+    expect(() => new SqliteStorage({ file, checkpointPages: 0 })).toThrow(/checkpointPages/)
+  })
+
   it('never loads a logged row that the snapshot already stands for', async () => {
     const storage = open()
     const updates = edits('abc')

@@ -33,6 +33,11 @@ export interface SqliteStorageOptions {
   readonly minSyncIntervalMs?: number
   /** SQLite's page cache for this connection, in KiB (default {@link DEFAULT_CACHE_KIB}). */
   readonly cacheKiB?: number
+  /**
+   * Roughly how many pages the WAL takes before it is checkpointed into the database file (default
+   * {@link CHECKPOINT_PAGES}); see {@link SqliteStorage} for when that happens.
+   */
+  readonly checkpointPages?: number
 }
 
 /**
@@ -42,6 +47,21 @@ export interface SqliteStorageOptions {
  * 4-8 MB of S3's RSS, 2-4 KiB per document (2,000 documents of 2 KB).
  */
 export const DEFAULT_CACHE_KIB = 2048
+
+/**
+ * SQLite's own threshold for checkpointing the WAL into the database file (`wal_autocheckpoint`),
+ * kept, but counted here and run after the write rather than inside it (see {@link SqliteStorage}).
+ */
+export const CHECKPOINT_PAGES = 1000
+
+/**
+ * SQLite checkpoints by itself only past this many times our threshold: a backstop, should our
+ * estimate of the WAL's pages fall far short (the count is of writes and bytes, not of pages).
+ */
+const BACKSTOP_FACTOR = 4
+
+/** SQLite's page size (the default; the schema does not change it). */
+const PAGE_BYTES = 4096
 
 /**
  * SQLite's `synchronous` setting per durability. 'full' is NORMAL plus our own fsync of the WAL
@@ -63,6 +83,13 @@ interface CompactionInput {
   readonly rows: readonly LoggedRow[]
 }
 
+/** The bytes of updates a write stores. */
+const entriesBytes = (entries: readonly AppendEntry[]): number => {
+  let total = 0
+  for (const { update } of entries) total += update.byteLength
+  return total
+}
+
 /** Runs `body` inside a transaction and returns what it returns. */
 type InTransaction = <T>(body: () => T) => T
 
@@ -71,6 +98,13 @@ type InTransaction = <T>(body: () => T) => T
  * better-sqlite3. Statements run synchronously on the calling thread; each write is one
  * transaction, written before the call returns and committed at the configured durability before
  * the returned promise resolves (at 'full' the fsync runs in the thread pool, see {@link WalSync}).
+ *
+ * Checkpoints (copying the WAL into the database file) run after the write, in a later turn of the
+ * event loop, not inside the commit that fills the WAL as SQLite's own `wal_autocheckpoint` does.
+ * A checkpoint fsyncs the WAL and the database file (about 2 ms here); inside the commit it held up
+ * the broadcast of the update that happened to cross the threshold, once every 8 s of S1's
+ * 100 edits/s, on the event loop's thread either way. After the write the server has already sent
+ * that update on.
  */
 export class SqliteStorage implements StorageAdapter {
   /** Creates the file's directory if needed, then opens the store. */
@@ -85,11 +119,17 @@ export class SqliteStorage implements StorageAdapter {
   readonly #write: InTransaction
   /** Makes writes durable at 'full'; null at 'normal' and 'off' (and for an in-memory database). */
   readonly #walSync: WalSync | null
+  /** Pages after which the WAL is checkpointed; 0 for an in-memory database (no WAL). */
+  readonly #checkpointPages: number
+  /** Pages written to the WAL since the last checkpoint, estimated from writes and their bytes. */
+  #walPages = 0
+  #checkpointQueued = false
   #closed = false
 
   constructor(options: SqliteStorageOptions) {
     const durability = options.durability ?? 'full'
     const cacheKiB = options.cacheKiB ?? DEFAULT_CACHE_KIB
+    const checkpointPages = options.checkpointPages ?? CHECKPOINT_PAGES
     if (typeof options.file !== 'string' || options.file === '') {
       throw new TypeError('SqliteStorage: options.file must be a non-empty path')
     }
@@ -98,6 +138,9 @@ export class SqliteStorage implements StorageAdapter {
     }
     if (!Number.isInteger(cacheKiB) || cacheKiB < 0) {
       throw new TypeError(`SqliteStorage: options.cacheKiB must be a whole number of KiB, not ${cacheKiB}`)
+    }
+    if (!Number.isInteger(checkpointPages) || checkpointPages < 1) {
+      throw new TypeError(`SqliteStorage: options.checkpointPages must be a whole number of pages above 0, not ${checkpointPages}`)
     }
 
     const db = new Database(options.file)
@@ -109,6 +152,7 @@ export class SqliteStorage implements StorageAdapter {
       db.pragma(`synchronous = ${SYNCHRONOUS[durability]}`)
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
       db.pragma(`cache_size = ${-cacheKiB}`)
+      db.pragma(`wal_autocheckpoint = ${checkpointPages * BACKSTOP_FACTOR}`)
       migrate(db)
     } catch (error) {
       db.close()
@@ -123,7 +167,15 @@ export class SqliteStorage implements StorageAdapter {
     this.#read = run as InTransaction
     this.#write = run.immediate as InTransaction
     this.#walSync = durability === 'full' && !db.memory ? new WalSync(`${resolve(db.name)}-wal`, options.minSyncIntervalMs ?? MIN_SYNC_INTERVAL_MS) : null
+    this.#checkpointPages = db.memory ? 0 : checkpointPages
   }
+
+  /** How many checkpoints this store has run after its writes (SQLite's backstop not counted). */
+  get checkpoints(): number {
+    return this.#checkpoints
+  }
+
+  #checkpoints = 0
 
   /** How many times the WAL has been fsync'd (durability 'full'); several writes share one. */
   get walSyncs(): number {
@@ -149,7 +201,7 @@ export class SqliteStorage implements StorageAdapter {
     this.#assertOpen()
     assertAppendEntries(entries)
     if (entries.length === 0) return
-    this.#write(() => this.#appendRows(entries))
+    this.#commit(entriesBytes(entries), () => this.#appendRows(entries))
     await this.#durable()
   }
 
@@ -157,7 +209,7 @@ export class SqliteStorage implements StorageAdapter {
     this.#assertOpen()
     assertAppendEntries(entries)
     if (entries.length === 0) return Promise.resolve()
-    this.#write(() => this.#appendRows(entries))
+    this.#commit(entriesBytes(entries), () => this.#appendRows(entries))
     return this.#durable()
   }
 
@@ -166,7 +218,7 @@ export class SqliteStorage implements StorageAdapter {
     const { state } = options
     if (state !== undefined) {
       if (!(state instanceof Uint8Array)) throw new TypeError('compact: options.state must be a Uint8Array')
-      const result = this.#write(() => this.#replaceLog(document, state, options.version))
+      const result = this.#commit(state.byteLength, () => this.#replaceLog(document, state, options.version))
       if (result.foldedUpdates > 0 || result.versionId !== undefined) await this.#durable()
       return result
     }
@@ -176,14 +228,14 @@ export class SqliteStorage implements StorageAdapter {
     if (input.rows.length === 0) {
       if (options.version === undefined || input.snapshot === null) return { foldedUpdates: 0, snapshotBytes }
       const { version } = options
-      const versionId = this.#write(() => this.#keepSnapshotAsVersion(document, input, version))
+      const versionId = this.#commit(input.snapshot.byteLength, () => this.#keepSnapshotAsVersion(document, input, version))
       await this.#durable()
       if (versionId === undefined) return { foldedUpdates: 0, snapshotBytes }
       return { foldedUpdates: 0, snapshotBytes, versionId }
     }
     // The fold runs outside any transaction: it may take a while, and appends must not wait for it.
     const snapshot = fold(input.snapshot, input.rows.map((row) => bytes(row.data)))
-    const result = this.#write(() => this.#writeCompaction(document, input, snapshot, options.version))
+    const result = this.#commit(snapshot.byteLength, () => this.#writeCompaction(document, input, snapshot, options.version))
     await this.#durable()
     return result
   }
@@ -200,7 +252,7 @@ export class SqliteStorage implements StorageAdapter {
 
   async delete(document: string): Promise<void> {
     this.#assertOpen()
-    this.#write(() => this.#deleteRows(document))
+    this.#commit(0, () => this.#deleteRows(document))
     await this.#durable()
   }
 
@@ -237,6 +289,39 @@ export class SqliteStorage implements StorageAdapter {
     } finally {
       this.#db.close()
     }
+  }
+
+  /**
+   * Runs `body` in a write transaction of about `bytes`, then counts the pages it added to the WAL;
+   * past the threshold, queues a checkpoint for after the caller's turn (see {@link SqliteStorage}).
+   */
+  #commit<T>(bytes: number, body: () => T): T {
+    const result = this.#write(body)
+    if (this.#checkpointPages === 0) return result
+    this.#walPages += 1 + Math.floor(bytes / PAGE_BYTES)
+    if (this.#walPages >= this.#checkpointPages && !this.#checkpointQueued) {
+      this.#checkpointQueued = true
+      setImmediate(this.#checkpoint)
+    }
+    return result
+  }
+
+  /**
+   * PASSIVE: copies what it can without waiting for readers or blocking writers (no other
+   * connection writes here). SQLite starts the WAL over at the next write once all of it is copied.
+   */
+  readonly #checkpoint = (): void => {
+    this.#checkpointQueued = false
+    if (this.#closed) return
+    try {
+      this.#db.pragma('wal_checkpoint(PASSIVE)')
+    } catch {
+      // A disk that fails here fails the writes too, and they report it; the next write tries
+      // again (the count stays past the threshold), and SQLite's backstop bounds the WAL meanwhile.
+      return
+    }
+    this.#walPages = 0
+    this.#checkpoints++
   }
 
   // The methods below run inside #read or #write.
