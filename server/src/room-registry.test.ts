@@ -83,16 +83,22 @@ describe('RoomRegistry compaction', () => {
       awarenessTimeoutMs: 30_000,
     }))
 
-  it('stores the live document as the snapshot instead of rebuilding it from the log', async () => {
-    const storage = new WatchedStorage()
-    const rooms = open(storage)
+  /** Alice joins 'doc' and writes `count` edits, each stored before the next. */
+  const aliceWrites = async (rooms: RoomRegistry, count: number) => {
     const alice = member(1)
     const room = (await rooms.join('doc', alice, () => true))!
     const client = writer()
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < count; i++) {
       room.receiveUpdate(alice, client.edit(`edit ${i}; `))
       await rooms.settle()
     }
+    return { alice, room, client }
+  }
+
+  it('stores the live document as the snapshot instead of rebuilding it from the log', async () => {
+    const storage = new WatchedStorage()
+    const rooms = open(storage)
+    const { client } = await aliceWrites(rooms, 12)
     await deadline(() => storage.compactions.length > 0, 'a compaction')
     await rooms.settle()
     expect(storage.compactions[0]!.state).toBeInstanceOf(Uint8Array)
@@ -135,13 +141,7 @@ describe('RoomRegistry compaction', () => {
   it('compacts once when commits that each asked for it end after the compaction they asked for', async () => {
     const storage = new HeldStorage()
     const rooms = open(storage)
-    const alice = member(1)
-    const room = (await rooms.join('doc', alice, () => true))!
-    const client = writer()
-    for (let i = 0; i < 4; i++) {
-      room.receiveUpdate(alice, client.edit(`edit ${i}; `))
-      await rooms.settle()
-    }
+    const { alice, room, client } = await aliceWrites(rooms, 4)
     // The 5th and 6th updates are stored but not yet durable; each flush finds the log long enough.
     storage.hold = true
     room.receiveUpdate(alice, client.edit('edit 4; '))
