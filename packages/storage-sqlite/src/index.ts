@@ -1,1 +1,1 @@
-export { DEFAULT_CACHE_KIB, SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.js'
+export { CHECKPOINT_PAGES, DEFAULT_CACHE_KIB, SqliteStorage, type SqliteStorageOptions } from './sqlite-storage.js'

@@ -11,6 +11,7 @@ import { foldUpdates } from '@tandem/storage'
 import { runStorageContract, seededRandom } from '@tandem/storage/contract'
 import { SCHEMA_V1 } from './schema.js'
 import { DEFAULT_CACHE_KIB, SqliteStorage } from './sqlite-storage.js'
+import { WalIndex } from './wal-index.js'
 
 const temporaryDirectories: string[] = []
 function temporaryDirectory(): string {
@@ -129,35 +130,63 @@ describe('SqliteStorage', () => {
   it('checkpoints the WAL in a later turn of the event loop than the write that fills it, not inside it', async () => {
     const storage = new SqliteStorage({ file, durability: 'normal', checkpointPages: 20 })
     opened.push(storage)
-    const updates = edits('x'.repeat(220))
+    const wal = new WalIndex(file)
+    const updates = edits('x'.repeat(300))
     const turn = () => new Promise((resolve) => setImmediate(resolve))
-    // Each write of one small update counts as one page.
-    for (let i = 0; i < 19; i++) await storage.appendNow([{ document: 'doc', update: updates[i]! }])
+    await storage.appendNow([{ document: 'doc', update: updates[0]! }])
     await turn()
+    // Writes without a turn of the event loop in between, until the WAL holds 20 frames...
     const mainFileBefore = statSync(file).size
-    expect(storage.checkpoints).toBe(0)
-    // The 20th write reaches the threshold: the database file is what it was when the write returns...
-    void storage.appendNow([{ document: 'doc', update: updates[19]! }])
+    let written = 1
+    while (wal.pendingFrames()! < 20 && written < 100) await storage.appendNow([{ document: 'doc', update: updates[written++]! }])
+    expect(wal.pendingFrames()).toBeGreaterThanOrEqual(20)
+    // ...leave the database file as it was: no checkpoint ran inside them...
     expect(statSync(file).size).toBe(mainFileBefore)
     expect(storage.checkpoints).toBe(0)
-    // ...and holds the WAL's pages one turn later.
+    // ...and one turn later the WAL's pages are in it.
     await turn()
     expect(storage.checkpoints).toBe(1)
+    expect(wal.pendingFrames()).toBe(0)
     expect(statSync(file).size).toBeGreaterThan(mainFileBefore)
-    // Under a steady stream of writes it goes on doing so, and nothing is lost.
-    for (let i = 20; i < 220; i++) {
-      await storage.appendNow([{ document: 'doc', update: updates[i]! }])
+    // Under a steady stream of writes the WAL never holds much more than the threshold.
+    for (; written < 300; written++) {
+      await storage.appendNow([{ document: 'doc', update: updates[written]! }])
       await turn()
+      expect(wal.pendingFrames()).toBeLessThan(20 + 5)
     }
-    expect(storage.checkpoints).toBe(11)
+    expect(storage.checkpoints).toBeGreaterThan(5)
     const stored = await storage.load('doc')
-    expect(textOf(stored.snapshot, stored.updates)).toBe('x'.repeat(220))
-    // A checkpoint still queued when the store closes is dropped, not run on a closed connection.
-    void storage.appendNow([{ document: 'doc', update: edits('x'.repeat(221))[220]! }])
+    expect(textOf(stored.snapshot, stored.updates)).toBe('x'.repeat(300))
+    // A check still queued when the store closes is dropped, not run on a closed connection.
+    await turn()
+    const before = storage.checkpoints
+    for (let i = 0; i < 30; i++) await storage.appendNow([{ document: `late-${i}`, update: updates[0]! }])
     await close(storage)
     await turn()
-    expect(storage.checkpoints).toBe(11)
+    expect(storage.checkpoints).toBe(before)
+    expect(storage.checkpointFailures).toBe(0)
+    wal.close()
     expect(() => new SqliteStorage({ file, checkpointPages: 0 })).toThrow(/checkpointPages/)
+  })
+
+  it("counts the WAL's frames, not writes: a row of 1.5 KB takes several pages", async () => {
+    const storage = new SqliteStorage({ file, durability: 'normal', checkpointPages: 20 })
+    opened.push(storage)
+    const wal = new WalIndex(file)
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    const large = new Uint8Array(1500).fill(7)
+    let writes = 0
+    while (wal.pendingFrames()! < 20 && writes < 100) {
+      await storage.appendNow([{ document: 'large', update: large }])
+      writes++
+    }
+    expect(wal.pendingFrames()).toBeGreaterThanOrEqual(20)
+    // Counted as one page per write, these would be far from the threshold.
+    expect(writes).toBeLessThanOrEqual(7)
+    await turn()
+    expect(storage.checkpoints).toBe(1)
+    expect(wal.pendingFrames()).toBe(0)
+    wal.close()
   })
 
   it('never loads a logged row that the snapshot already stands for', async () => {

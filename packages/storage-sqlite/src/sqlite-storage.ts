@@ -15,6 +15,7 @@ import type {
 } from '@tandem/storage'
 import { migrate } from './schema.js'
 import { prepareStatements, type LoggedRow, type Statements } from './statements.js'
+import { WalIndex } from './wal-index.js'
 import { MIN_SYNC_INTERVAL_MS, WalSync } from './wal-sync.js'
 
 export interface SqliteStorageOptions {
@@ -34,7 +35,7 @@ export interface SqliteStorageOptions {
   /** SQLite's page cache for this connection, in KiB (default {@link DEFAULT_CACHE_KIB}). */
   readonly cacheKiB?: number
   /**
-   * Roughly how many pages the WAL takes before it is checkpointed into the database file (default
+   * How many pages the WAL takes before it is checkpointed into the database file (default
    * {@link CHECKPOINT_PAGES}); see {@link SqliteStorage} for when that happens.
    */
   readonly checkpointPages?: number
@@ -50,18 +51,15 @@ export const DEFAULT_CACHE_KIB = 2048
 
 /**
  * SQLite's own threshold for checkpointing the WAL into the database file (`wal_autocheckpoint`),
- * kept, but counted here and run after the write rather than inside it (see {@link SqliteStorage}).
+ * kept, but checked after the write rather than inside it (see {@link SqliteStorage}).
  */
 export const CHECKPOINT_PAGES = 1000
 
 /**
- * SQLite checkpoints by itself only past this many times our threshold: a backstop, should our
- * estimate of the WAL's pages fall far short (the count is of writes and bytes, not of pages).
+ * SQLite checkpoints by itself, inside a commit, only past this many times our threshold: a
+ * backstop, should our checkpoints keep failing.
  */
 const BACKSTOP_FACTOR = 4
-
-/** SQLite's page size (the default; the schema does not change it). */
-const PAGE_BYTES = 4096
 
 /**
  * SQLite's `synchronous` setting per durability. 'full' is NORMAL plus our own fsync of the WAL
@@ -83,13 +81,6 @@ interface CompactionInput {
   readonly rows: readonly LoggedRow[]
 }
 
-/** The bytes of updates a write stores. */
-const entriesBytes = (entries: readonly AppendEntry[]): number => {
-  let total = 0
-  for (const { update } of entries) total += update.byteLength
-  return total
-}
-
 /** Runs `body` inside a transaction and returns what it returns. */
 type InTransaction = <T>(body: () => T) => T
 
@@ -100,7 +91,8 @@ type InTransaction = <T>(body: () => T) => T
  * the returned promise resolves (at 'full' the fsync runs in the thread pool, see {@link WalSync}).
  *
  * Checkpoints (copying the WAL into the database file) run after the write, in a later turn of the
- * event loop, not inside the commit that fills the WAL as SQLite's own `wal_autocheckpoint` does.
+ * event loop, not inside the commit that fills the WAL as SQLite's own `wal_autocheckpoint` does;
+ * the WAL's frames are counted in its index ({@link WalIndex}).
  * A checkpoint fsyncs the WAL and the database file (about 2 ms here); inside the commit it held up
  * the broadcast of the update that happened to cross the threshold, once every 8 s of S1's
  * 100 edits/s, on the event loop's thread either way. After the write the server has already sent
@@ -119,11 +111,13 @@ export class SqliteStorage implements StorageAdapter {
   readonly #write: InTransaction
   /** Makes writes durable at 'full'; null at 'normal' and 'off' (and for an in-memory database). */
   readonly #walSync: WalSync | null
-  /** Pages after which the WAL is checkpointed; 0 for an in-memory database (no WAL). */
+  /** Pages after which the WAL is checkpointed. */
   readonly #checkpointPages: number
-  /** Pages written to the WAL since the last checkpoint, estimated from writes and their bytes. */
-  #walPages = 0
+  /** The WAL's frame count; null for an in-memory database (no WAL) or once it cannot be read. */
+  #walIndex: WalIndex | null
   #checkpointQueued = false
+  #checkpoints = 0
+  #checkpointFailures = 0
   #closed = false
 
   constructor(options: SqliteStorageOptions) {
@@ -167,7 +161,8 @@ export class SqliteStorage implements StorageAdapter {
     this.#read = run as InTransaction
     this.#write = run.immediate as InTransaction
     this.#walSync = durability === 'full' && !db.memory ? new WalSync(`${resolve(db.name)}-wal`, options.minSyncIntervalMs ?? MIN_SYNC_INTERVAL_MS) : null
-    this.#checkpointPages = db.memory ? 0 : checkpointPages
+    this.#checkpointPages = checkpointPages
+    this.#walIndex = db.memory ? null : new WalIndex(resolve(db.name))
   }
 
   /** How many checkpoints this store has run after its writes (SQLite's backstop not counted). */
@@ -175,7 +170,10 @@ export class SqliteStorage implements StorageAdapter {
     return this.#checkpoints
   }
 
-  #checkpoints = 0
+  /** How many of those failed (the next write tries again). */
+  get checkpointFailures(): number {
+    return this.#checkpointFailures
+  }
 
   /** How many times the WAL has been fsync'd (durability 'full'); several writes share one. */
   get walSyncs(): number {
@@ -201,7 +199,7 @@ export class SqliteStorage implements StorageAdapter {
     this.#assertOpen()
     assertAppendEntries(entries)
     if (entries.length === 0) return
-    this.#commit(entriesBytes(entries), () => this.#appendRows(entries))
+    this.#commit(() => this.#appendRows(entries))
     await this.#durable()
   }
 
@@ -209,7 +207,7 @@ export class SqliteStorage implements StorageAdapter {
     this.#assertOpen()
     assertAppendEntries(entries)
     if (entries.length === 0) return Promise.resolve()
-    this.#commit(entriesBytes(entries), () => this.#appendRows(entries))
+    this.#commit(() => this.#appendRows(entries))
     return this.#durable()
   }
 
@@ -218,7 +216,7 @@ export class SqliteStorage implements StorageAdapter {
     const { state } = options
     if (state !== undefined) {
       if (!(state instanceof Uint8Array)) throw new TypeError('compact: options.state must be a Uint8Array')
-      const result = this.#commit(state.byteLength, () => this.#replaceLog(document, state, options.version))
+      const result = this.#commit(() => this.#replaceLog(document, state, options.version))
       if (result.foldedUpdates > 0 || result.versionId !== undefined) await this.#durable()
       return result
     }
@@ -228,14 +226,14 @@ export class SqliteStorage implements StorageAdapter {
     if (input.rows.length === 0) {
       if (options.version === undefined || input.snapshot === null) return { foldedUpdates: 0, snapshotBytes }
       const { version } = options
-      const versionId = this.#commit(input.snapshot.byteLength, () => this.#keepSnapshotAsVersion(document, input, version))
+      const versionId = this.#commit(() => this.#keepSnapshotAsVersion(document, input, version))
       await this.#durable()
       if (versionId === undefined) return { foldedUpdates: 0, snapshotBytes }
       return { foldedUpdates: 0, snapshotBytes, versionId }
     }
     // The fold runs outside any transaction: it may take a while, and appends must not wait for it.
     const snapshot = fold(input.snapshot, input.rows.map((row) => bytes(row.data)))
-    const result = this.#commit(snapshot.byteLength, () => this.#writeCompaction(document, input, snapshot, options.version))
+    const result = this.#commit(() => this.#writeCompaction(document, input, snapshot, options.version))
     await this.#durable()
     return result
   }
@@ -252,7 +250,7 @@ export class SqliteStorage implements StorageAdapter {
 
   async delete(document: string): Promise<void> {
     this.#assertOpen()
-    this.#commit(0, () => this.#deleteRows(document))
+    this.#commit(() => this.#deleteRows(document))
     await this.#durable()
   }
 
@@ -283,6 +281,7 @@ export class SqliteStorage implements StorageAdapter {
     this.#assertOpen()
     this.#closed = true
     await this.#walSync?.close()
+    this.#walIndex?.close()
     try {
       // Folds the WAL back into the main file and empties it, so the file alone is a full copy.
       this.#db.pragma('wal_checkpoint(TRUNCATE)')
@@ -291,17 +290,12 @@ export class SqliteStorage implements StorageAdapter {
     }
   }
 
-  /**
-   * Runs `body` in a write transaction of about `bytes`, then counts the pages it added to the WAL;
-   * past the threshold, queues a checkpoint for after the caller's turn (see {@link SqliteStorage}).
-   */
-  #commit<T>(bytes: number, body: () => T): T {
+  /** Runs `body` in a write transaction, then looks at the WAL in the next turn (see {@link SqliteStorage}). */
+  #commit<T>(body: () => T): T {
     const result = this.#write(body)
-    if (this.#checkpointPages === 0) return result
-    this.#walPages += 1 + Math.floor(bytes / PAGE_BYTES)
-    if (this.#walPages >= this.#checkpointPages && !this.#checkpointQueued) {
+    if (this.#walIndex !== null && !this.#checkpointQueued) {
       this.#checkpointQueued = true
-      setImmediate(this.#checkpoint)
+      setImmediate(this.#checkpointIfDue)
     }
     return result
   }
@@ -309,19 +303,25 @@ export class SqliteStorage implements StorageAdapter {
   /**
    * PASSIVE: copies what it can without waiting for readers or blocking writers (no other
    * connection writes here). SQLite starts the WAL over at the next write once all of it is copied.
+   * Should the WAL's index be unreadable, SQLite's own checkpoint takes over at the same threshold.
    */
-  readonly #checkpoint = (): void => {
+  readonly #checkpointIfDue = (): void => {
     this.#checkpointQueued = false
-    if (this.#closed) return
-    try {
-      this.#db.pragma('wal_checkpoint(PASSIVE)')
-    } catch {
-      // A disk that fails here fails the writes too, and they report it; the next write tries
-      // again (the count stays past the threshold), and SQLite's backstop bounds the WAL meanwhile.
+    if (this.#closed || this.#walIndex === null) return
+    const pending = this.#walIndex.pendingFrames()
+    if (pending === undefined) {
+      this.#walIndex = null
+      this.#db.pragma(`wal_autocheckpoint = ${this.#checkpointPages}`)
       return
     }
-    this.#walPages = 0
-    this.#checkpoints++
+    if (pending < this.#checkpointPages) return
+    try {
+      this.#db.pragma('wal_checkpoint(PASSIVE)')
+      this.#checkpoints++
+    } catch {
+      // A disk that fails here fails the writes too, and they report it; the next write tries again.
+      this.#checkpointFailures++
+    }
   }
 
   // The methods below run inside #read or #write.
