@@ -27,6 +27,9 @@ runStorageContract('SqliteStorage', async () => {
   return { adapter, cleanup: async () => rmSync(directory, { recursive: true, force: true }) }
 })
 
+/** One turn of the event loop: what `setImmediate` queued before this runs first. */
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+
 /** Types `text` into the text `t` of a fresh doc, one update per character. */
 function edits(text: string): Uint8Array[] {
   const doc = new Y.Doc()
@@ -132,7 +135,6 @@ describe('SqliteStorage', () => {
     opened.push(storage)
     const wal = new WalIndex(file)
     const updates = edits('x'.repeat(300))
-    const turn = () => new Promise((resolve) => setImmediate(resolve))
     await storage.appendNow([{ document: 'doc', update: updates[0]! }])
     await turn()
     // Writes without a turn of the event loop in between, until the WAL holds 20 frames...
@@ -173,7 +175,6 @@ describe('SqliteStorage', () => {
     const storage = new SqliteStorage({ file, durability: 'normal', checkpointPages: 20 })
     opened.push(storage)
     const wal = new WalIndex(file)
-    const turn = () => new Promise((resolve) => setImmediate(resolve))
     const large = new Uint8Array(1500).fill(7)
     let writes = 0
     while (wal.pendingFrames()! < 20 && writes < 100) {

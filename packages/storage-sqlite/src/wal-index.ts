@@ -7,6 +7,8 @@ const WAL_INDEX_VERSION = 3_007_000
 const MX_FRAME = 16
 const N_BACKFILL = 96
 const HEADER_BYTES = 100
+/** The header's fields are in the byte order of the machine that wrote them: this one. */
+const LITTLE_ENDIAN = endianness() === 'LE'
 
 /**
  * Reads how many WAL frames wait to be checkpointed, from the WAL-index (the `-shm` file SQLite's
@@ -14,9 +16,8 @@ const HEADER_BYTES = 100
  * checkpoint info's `nBackfill` (the frames already copied into the database file). better-sqlite3
  * has no `sqlite3_wal_hook`, which is how SQLite itself learns this count after every commit.
  *
- * The header is in the machine's byte order. A file whose version is not the one SQLite has used
- * since 3.7.0 is not read (`pendingFrames` answers undefined from then on), nor is a file that
- * cannot be opened or read.
+ * A file whose version is not the one SQLite has used since 3.7.0 is not read (`pendingFrames`
+ * answers undefined from then on), nor is a file that cannot be opened or read.
  */
 export class WalIndex {
   readonly #file: string
@@ -39,17 +40,20 @@ export class WalIndex {
       this.#giveUp()
       return undefined
     }
-    const read = (offset: number) => (endianness() === 'LE' ? this.#header.readUInt32LE(offset) : this.#header.readUInt32BE(offset))
-    if (read(0) !== WAL_INDEX_VERSION) {
+    if (this.#field(0) !== WAL_INDEX_VERSION) {
       this.#giveUp()
       return undefined
     }
-    return Math.max(0, read(MX_FRAME) - read(N_BACKFILL))
+    return Math.max(0, this.#field(MX_FRAME) - this.#field(N_BACKFILL))
   }
 
   close(): void {
     if (this.#fd !== null) closeSync(this.#fd)
     this.#fd = null
+  }
+
+  #field(offset: number): number {
+    return LITTLE_ENDIAN ? this.#header.readUInt32LE(offset) : this.#header.readUInt32BE(offset)
   }
 
   #giveUp(): void {
