@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median, type BenchResults, type SummaryRow } from './src/results.js'
 import { repsOf, repsText } from './src/profiles.js'
@@ -391,7 +391,7 @@ export const writeReport = (results: BenchResults, options: { markdown?: string;
   const missed = checks.filter((check) => check.met === false)
   const machine = results.machine
   const minutes = results.finishedAt === null ? null : (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 60_000
-  const relChart = (path: string) => path.slice(REPO_DIR.length + 1)
+  const relChart = (path: string) => relative(dirname(markdownPath), path)
   const lines: string[] = [
     '# Benchmarks',
     '',
