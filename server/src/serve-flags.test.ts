@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { z } from 'zod'
-import { configSchema, parseConfig } from './config.js'
-import { SERVE_FLAGS, addServeFlags, configInputFromFlags } from './serve-flags.js'
+import { configSchema, parseConfig, type ServerConfig } from './config.js'
+import { SERVE_FLAGS, addServeFlags, configInputFromFlags, type ServeFlag } from './serve-flags.js'
 
 /** The schema under defaults, optionals and preprocessing: an object's shape, or a leaf. */
 const unwrap = (schema: z.ZodType): z.ZodType => {
@@ -20,8 +20,24 @@ const configKeys = (): string[] =>
     return inner.shape === undefined ? [key] : Object.keys(inner.shape).map((sub) => `${key}.${sub}`)
   })
 
-const keyOf = (flag: (typeof SERVE_FLAGS)[number]): string => (flag.section === undefined ? flag.key : `${flag.section}.${flag.key}`)
-const longName = (flag: (typeof SERVE_FLAGS)[number]): string => /--[a-z-]+/.exec(flag.flags)![0]
+/** Test values for the keys whose default is not a number. */
+const OTHER_VALUES: Readonly<Record<string, string>> = {
+  host: '127.0.0.2',
+  storage: 'memory',
+  dataDir: '/var/lib/tandem',
+  durability: 'normal',
+  logLevel: 'warn',
+  multiplexPath: '/sync',
+  playgroundDir: '/srv/playground',
+  'auth.secret': 'a-secret-of-sixteen-or-more',
+  'auth.jwksFile': '/etc/tandem/jwks.json',
+  'auth.publicKeyFile': '/etc/tandem/key.pem',
+  allowedOrigins: 'https://app.example.com',
+  trustProxy: 'true',
+}
+
+const keyOf = (flag: ServeFlag): string => (flag.section === undefined ? flag.key : `${flag.section}.${flag.key}`)
+const longName = (flag: ServeFlag): string => /--[a-z-]+/.exec(flag.flags)![0]
 
 const parse = (argv: string[]) => {
   const command = addServeFlags(new Command('serve').exitOverride())
@@ -46,26 +62,73 @@ describe('serve flags', () => {
     expect(new Set(SERVE_FLAGS.map((flag) => flag.env)).size).toBe(SERVE_FLAGS.length)
   })
 
-  it('set the configuration from flags, then the environment, then the defaults', () => {
+  it('are named for the key they set, and their variables for the flag', () => {
+    // Where a flag's name is not its key's (shorter, or older than the key).
+    const renamed: Readonly<Record<string, string>> = {
+      dataDir: '--data',
+      playgroundDir: '--playground',
+      'auth.jwksFile': '--auth-jwks',
+      'auth.publicKeyFile': '--auth-public-key',
+    }
+    const unprefixed: Readonly<Record<string, string>> = { '--host': 'HOST', '--port': 'PORT', '--log-level': 'LOG_LEVEL', '--playground': 'TANDEM_PLAYGROUND_DIR' }
+    const squash = (name: string) => name.replace(/[^a-z]/gi, '').toLowerCase()
+    for (const flag of SERVE_FLAGS) {
+      const name = longName(flag)
+      const expected = renamed[keyOf(flag)] ?? `--${flag.section === 'auth' ? 'auth-' : ''}${flag.key}`
+      expect(squash(name), keyOf(flag)).toBe(squash(expected))
+      expect(flag.env, name).toBe(unprefixed[name] ?? `TANDEM_${name.slice(2).replaceAll('-', '_').toUpperCase()}`)
+    }
+  })
+
+  it('each set their own key and only that one, from the environment', () => {
+    const defaults = parseConfig({})
+    const valueOf = (config: ServerConfig, flag: ServeFlag): unknown =>
+      flag.section === undefined ? config[flag.key] : (config[flag.section] as Record<string, unknown>)[flag.key]
+    for (const flag of SERVE_FLAGS) {
+      const before = valueOf(defaults, flag)
+      // A valid value unlike the default, so a flag wired to another key with the same default shows.
+      const value = typeof before === 'number' ? String(before + 1) : (OTHER_VALUES[keyOf(flag)] ?? expect.fail(`no test value for ${keyOf(flag)}`))
+      vi.stubEnv(flag.env, value)
+      const config = parse([])
+      vi.unstubAllEnvs()
+      expect(valueOf(config, flag), `${flag.env}=${value}`).not.toEqual(before)
+      const changed = [...configKeys()].filter((key) => {
+        const [section, sub] = key.split('.') as [keyof ServerConfig, string | undefined]
+        const of = (c: ServerConfig) => (sub === undefined ? c[section] : (c[section] as Record<string, unknown>)[sub])
+        return JSON.stringify(of(config)) !== JSON.stringify(of(defaults))
+      })
+      expect(changed, `${flag.env}=${value}`).toEqual([keyOf(flag)])
+    }
+  })
+
+  it('take flags over the environment, and --no-auth', () => {
     vi.stubEnv('TANDEM_COMPACT_AFTER_UPDATES', '40')
     vi.stubEnv('TANDEM_SLOW_CONSUMER_TIMEOUT_MS', '2500')
-    vi.stubEnv('TANDEM_AUTH_CLOCK_TOLERANCE_SECONDS', '9')
-    vi.stubEnv('TANDEM_TRUST_PROXY', 'true')
-    const config = parse(['--compact-after-updates', '7', '--max-pending-bytes', '4096', '--multiplex-path', '/sync', '--no-auth'])
+    const config = parse(['--compact-after-updates', '7', '--max-pending-bytes', '4096', '--no-auth'])
     expect(config.compactAfterUpdates).toBe(7)
-    expect(config.limits.maxPendingBytes).toBe(4096)
-    expect(config.multiplexPath).toBe('/sync')
-    expect(config.auth.disabled).toBe(true)
     expect(config.limits.slowConsumerTimeoutMs).toBe(2500)
-    expect(config.auth.clockToleranceSeconds).toBe(9)
-    expect(config.trustProxy).toBe(true)
-    expect(config.awarenessTimeoutMs).toBe(parseConfig({}).awarenessTimeoutMs)
+    expect(config.limits.maxPendingBytes).toBe(4096)
+    expect(config.auth.disabled).toBe(true)
     expect(parse([]).auth.disabled).toBe(false)
+  })
+
+  it('read --trust-proxy as a value: TANDEM_TRUST_PROXY=false is off', () => {
+    for (const [value, expected] of [['false', false], ['0', false], ['true', true], ['1', true]] as const) {
+      vi.stubEnv('TANDEM_TRUST_PROXY', value)
+      expect(parse([]).trustProxy, value).toBe(expected)
+    }
+    vi.unstubAllEnvs()
+    expect(parse(['--trust-proxy']).trustProxy).toBe(true)
+    expect(parse(['--trust-proxy', 'false']).trustProxy).toBe(false)
+    expect(parse([]).trustProxy).toBe(false)
   })
 
   it("are README's configuration table, each with its variable and the schema's default", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
     const defaults = parseConfig({}) as unknown as Record<string, unknown>
+    // No row for a flag that is gone.
+    const rows = [...readme.matchAll(/^\| `(--[a-z-]+)` \|/gm)].map((match) => match[1])
+    expect(rows.filter((name) => name !== '--no-auth' && !SERVE_FLAGS.some((flag) => longName(flag) === name))).toEqual([])
     for (const flag of SERVE_FLAGS) {
       const row = new RegExp(`^\\| \`${longName(flag)}\` \\| \`${flag.env}\` \\| ([^|]+) \\|`, 'm').exec(readme)
       expect(row, `README has no row for ${longName(flag)} with ${flag.env}`).not.toBeNull()

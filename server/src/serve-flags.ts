@@ -1,16 +1,18 @@
 import { Option, type Command } from 'commander'
 import type { ServerConfigInput } from './config.js'
 
-/** One `tandem serve` flag: its environment variable and where its value goes in the configuration. */
-export interface ServeFlag {
-  /** Commander's syntax: `--room-idle-ms <ms>`, or `--trust-proxy` for a switch. */
+type TopKey = Exclude<keyof ServerConfigInput, 'limits' | 'auth'>
+type LimitsKey = keyof NonNullable<ServerConfigInput['limits']>
+/** `disabled` is `--no-auth`, outside the table. */
+type AuthKey = Exclude<keyof NonNullable<ServerConfigInput['auth']>, 'disabled'>
+
+/** One `tandem serve` flag: its environment variable and the configuration key it sets. */
+export type ServeFlag = {
+  /** Commander's syntax: `--room-idle-ms <ms>`. */
   readonly flags: string
   readonly env: string
-  /** The configuration key it sets: top level, or inside `limits` / `auth`. */
-  readonly key: string
-  readonly section?: 'limits' | 'auth'
   readonly description: string
-}
+} & ({ readonly key: TopKey; readonly section?: undefined } | { readonly key: LimitsKey; readonly section: 'limits' } | { readonly key: AuthKey; readonly section: 'auth' })
 
 /**
  * Every configuration key has a flag and an environment variable (serve-flags.test.ts walks the
@@ -28,7 +30,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
   { flags: '--multiplex-path <path>', env: 'TANDEM_MULTIPLEX_PATH', key: 'multiplexPath', description: 'path of the multiplexed (Hocuspocus) endpoint; every other path is a y-websocket document' },
   { flags: '--room-idle-ms <ms>', env: 'TANDEM_ROOM_IDLE_MS', key: 'roomIdleMs', description: 'unload a document this long after its last client left' },
   { flags: '--hibernate-after-ms <ms>', env: 'TANDEM_HIBERNATE_AFTER_MS', key: 'hibernateAfterMs', description: 'keep only the encoded state of a document quiet this long (0: never)' },
-  { flags: '--compact-after-updates <n>', env: 'TANDEM_COMPACT_AFTER_UPDATES', key: 'compactAfterUpdates', description: "fold a document's stored updates into a snapshot once it has this many" },
+  { flags: '--compact-after-updates <n>', env: 'TANDEM_COMPACT_AFTER_UPDATES', key: 'compactAfterUpdates', description: "fold a document's stored updates into a snapshot from this many on (once they weigh as much as the snapshot)" },
   { flags: '--awareness-timeout-ms <ms>', env: 'TANDEM_AWARENESS_TIMEOUT_MS', key: 'awarenessTimeoutMs', description: 'remove an awareness state not renewed for this long' },
   { flags: '--heartbeat-ms <ms>', env: 'TANDEM_HEARTBEAT_MS', key: 'heartbeatMs', description: 'ping interval; a peer silent for a whole interval is dropped' },
   { flags: '--shutdown-timeout-ms <ms>', env: 'TANDEM_SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', description: 'exit anyway if a graceful shutdown takes longer' },
@@ -38,7 +40,9 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
   { flags: '--auth-public-key <file>', env: 'TANDEM_AUTH_PUBLIC_KEY', key: 'publicKeyFile', section: 'auth', description: 'verify tokens with this PEM public key (RSA, EC or Ed25519)' },
   { flags: '--auth-clock-tolerance-seconds <s>', env: 'TANDEM_AUTH_CLOCK_TOLERANCE_SECONDS', key: 'clockToleranceSeconds', section: 'auth', description: 'clock skew allowed when checking exp and nbf' },
   { flags: '--allowed-origins <list>', env: 'TANDEM_ALLOWED_ORIGINS', key: 'allowedOrigins', description: 'comma-separated Origins allowed to connect (default: any)' },
-  { flags: '--trust-proxy', env: 'TANDEM_TRUST_PROXY', key: 'trustProxy', description: 'count connections under the last X-Forwarded-For address (behind a reverse proxy)' },
+  // A value, not a bare switch: commander sets a switch whenever its variable exists, so
+  // TANDEM_TRUST_PROXY=false would have turned it on. `--trust-proxy` alone is true.
+  { flags: '--trust-proxy [bool]', env: 'TANDEM_TRUST_PROXY', key: 'trustProxy', description: 'true | false: count connections under the last X-Forwarded-For address (behind a reverse proxy)' },
   { flags: '--max-message-bytes <bytes>', env: 'TANDEM_MAX_MESSAGE_BYTES', key: 'maxMessageBytes', section: 'limits', description: 'largest WebSocket message accepted' },
   { flags: '--max-awareness-state-bytes <bytes>', env: 'TANDEM_MAX_AWARENESS_STATE_BYTES', key: 'maxAwarenessStateBytes', section: 'limits', description: "largest awareness state of one client" },
   { flags: '--max-document-name-length <n>', env: 'TANDEM_MAX_DOCUMENT_NAME_LENGTH', key: 'maxDocumentNameLength', section: 'limits', description: 'longest document name' },
@@ -52,8 +56,8 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
   { flags: '--bytes-per-second <n>', env: 'TANDEM_BYTES_PER_SECOND', key: 'bytesPerSecond', section: 'limits', description: 'sustained bytes per connection (1013 beyond)' },
   { flags: '--message-burst <n>', env: 'TANDEM_MESSAGE_BURST', key: 'messageBurst', section: 'limits', description: 'messages a connection may send at once above its rate' },
   { flags: '--bytes-burst <n>', env: 'TANDEM_BYTES_BURST', key: 'bytesBurst', section: 'limits', description: 'bytes a connection may send at once above its rate' },
-  { flags: '--max-pre-auth-messages <n>', env: 'TANDEM_MAX_PRE_AUTH_MESSAGES', key: 'maxPreAuthMessages', section: 'limits', description: 'messages a multiplexed connection may send before it authenticates' },
-  { flags: '--max-pre-auth-bytes <bytes>', env: 'TANDEM_MAX_PRE_AUTH_BYTES', key: 'maxPreAuthBytes', section: 'limits', description: 'bytes a multiplexed connection may send before it authenticates' },
+  { flags: '--max-pre-auth-messages <n>', env: 'TANDEM_MAX_PRE_AUTH_MESSAGES', key: 'maxPreAuthMessages', section: 'limits', description: 'messages a multiplexed connection may send for one document before authenticating it' },
+  { flags: '--max-pre-auth-bytes <bytes>', env: 'TANDEM_MAX_PRE_AUTH_BYTES', key: 'maxPreAuthBytes', section: 'limits', description: 'bytes a multiplexed connection may hold waiting for authentication' },
   { flags: '--pre-auth-timeout-ms <ms>', env: 'TANDEM_PRE_AUTH_TIMEOUT_MS', key: 'preAuthTimeoutMs', section: 'limits', description: 'time a multiplexed connection has to authenticate' },
   { flags: '--send-buffer-high-water-bytes <bytes>', env: 'TANDEM_SEND_BUFFER_HIGH_WATER_BYTES', key: 'sendBufferHighWaterBytes', section: 'limits', description: 'unsent bytes above which a connection gets no broadcasts until it drains' },
   { flags: '--slow-consumer-timeout-ms <ms>', env: 'TANDEM_SLOW_CONSUMER_TIMEOUT_MS', key: 'slowConsumerTimeoutMs', section: 'limits', description: 'close a connection that stays above the high water mark this long' },
