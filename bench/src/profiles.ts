@@ -78,7 +78,8 @@ export const profiles: Record<string, Profile> = {
     // holds the server's one CPU; with 0.5 s of warm-up the measured window caught those compiles
     // (bench/analysis.md). Ten seconds per phase gets most of them done before the window (some go on).
     // The window is 20 s (2,000 edits): with 4 s the p99 at 200 clients was the fourth slowest edit's
-    // deliveries, and hung on whether three edits of a repetition stalled or four (bench/METHOD.md).
+    // deliveries, and hung on whether three edits of a repetition stalled or four. It also puts the
+    // 200-client phase 30 s later in the server's life, past most tiering (bench/METHOD.md).
     s1: { clients: [50, 200], rate: 100, seconds: 20, warmupSeconds: 10, editLength: 24 },
     s2: { writers: 10, readers: 10, seconds: 4, warmupSeconds: 1, window: 64, editLength: 24 },
     s3: { documents: 2000, chunks: 20, chunkLength: 100, concurrency: 100, idleSeconds: 2 },
