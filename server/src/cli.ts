@@ -6,7 +6,7 @@ import { Command, Option } from 'commander'
 import { MemoryStorage, type StorageAdapter } from '@tandem/storage'
 import { SqliteStorage } from '@tandem/storage-sqlite'
 import { ConfigError, parseConfig } from './config.js'
-import { addServeFlags, configInputFromFlags } from './serve-flags.js'
+import { addServeFlags, configInputFromFlags, explainConfigError } from './serve-flags.js'
 import { createLogger } from './logger.js'
 import { mintToken } from './auth/mint-token.js'
 import { TandemServer } from './server.js'
@@ -27,7 +27,7 @@ addServeFlags(program.command('serve').description('Start the sync server (embed
       config = parseConfig(input)
     } catch (error) {
       if (error instanceof ConfigError) {
-        process.stderr.write(`${error.message}\n`)
+        process.stderr.write(`${explainConfigError(error)}\n`)
         process.exit(2)
       }
       throw error

@@ -106,17 +106,26 @@ export const configSchema = z.object({
 export type ServerConfig = z.infer<typeof configSchema>
 export type ServerConfigInput = z.input<typeof configSchema>
 
+/** One invalid setting: its key (`limits.maxPendingBytes`, or `(root)`) and what is wrong with it. */
+export interface ConfigProblem {
+  readonly key: string
+  readonly message: string
+}
+
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[]
+  constructor(readonly issues: readonly ConfigProblem[]) {
+    const problems = issues.map((issue) => `${issue.key}: ${issue.message}`)
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     this.name = 'ConfigError'
+    this.problems = problems
   }
 }
 
 export const parseConfig = (input: ServerConfigInput = {}): ServerConfig => {
   const result = configSchema.safeParse(input)
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`))
+    throw new ConfigError(result.error.issues.map((issue) => ({ key: issue.path.join('.') || '(root)', message: issue.message })))
   }
   return result.data
 }

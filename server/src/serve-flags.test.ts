@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { z } from 'zod'
-import { configSchema, parseConfig, type ServerConfig } from './config.js'
-import { SERVE_FLAGS, addServeFlags, configInputFromFlags, type ServeFlag } from './serve-flags.js'
+import { ConfigError, configSchema, parseConfig, type ServerConfig } from './config.js'
+import { SERVE_FLAGS, addServeFlags, configInputFromFlags, explainConfigError, type ServeFlag } from './serve-flags.js'
 
 /** The schema under defaults, optionals and preprocessing: an object's shape, or a leaf. */
 const unwrap = (schema: z.ZodType): z.ZodType => {
@@ -121,6 +121,23 @@ describe('serve flags', () => {
     expect(parse(['--trust-proxy']).trustProxy).toBe(true)
     expect(parse(['--trust-proxy', 'false']).trustProxy).toBe(false)
     expect(parse([]).trustProxy).toBe(false)
+  })
+
+  it('name the flag and the variable of each invalid setting', () => {
+    vi.stubEnv('TANDEM_MAX_PENDING_BYTES', '12')
+    let error: unknown
+    try {
+      parse(['--compact-after-updates', '0', '--auth-secret', 'short'])
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const lines = explainConfigError(error as ConfigError).split('\n')
+    expect(lines[0]).toBe('invalid configuration:')
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}- --compact-after-updates \/ TANDEM_COMPACT_AFTER_UPDATES: .*>=1/))
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}- --max-pending-bytes \/ TANDEM_MAX_PENDING_BYTES: .*>=1024/))
+    expect(lines).toContainEqual('  - --auth-secret / TANDEM_AUTH_SECRET: auth secret must be at least 16 characters')
+    expect(lines).toHaveLength(4)
   })
 
   it("are README's configuration table, each with its variable and the schema's default", () => {

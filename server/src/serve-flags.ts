@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander'
-import type { ServerConfigInput } from './config.js'
+import type { ConfigError, ServerConfigInput } from './config.js'
 
 type TopKey = Exclude<keyof ServerConfigInput, 'limits' | 'auth'>
 type LimitsKey = keyof NonNullable<ServerConfigInput['limits']>
@@ -87,3 +87,16 @@ export const configInputFromFlags = (flags: Readonly<Record<string, unknown>>): 
   // commander gives `--no-auth` as auth: false (and true when it is absent).
   return { ...input, limits, auth: { ...auth, disabled: flags.auth === false } } as ServerConfigInput
 }
+
+/**
+ * A configuration error as an operator reads it: each problem under the flag and variable that set
+ * the key (`--max-pending-bytes / TANDEM_MAX_PENDING_BYTES: Too small…`), not the schema's path.
+ */
+export const explainConfigError = (error: ConfigError): string =>
+  `invalid configuration:\n${error.issues
+    .map((issue) => {
+      const flag = SERVE_FLAGS.find((f) => (f.section === undefined ? f.key : `${f.section}.${f.key}`) === issue.key)
+      const name = flag === undefined ? issue.key : `${/--[a-z-]+/.exec(flag.flags)![0]} / ${flag.env}`
+      return `  - ${name}: ${issue.message}`
+    })
+    .join('\n')}`
