@@ -17,8 +17,8 @@ import { TandemServer } from './server.js'
  */
 const program = new Command('tandem').description('Tandem: a real-time sync server for Yjs documents')
 
-addServeFlags(program.command('serve').description('Start the sync server (embedded SQLite under --data)')).action(
-  async (flags: Record<string, unknown>) => {
+addServeFlags(program.command('serve').description('Start the sync server (embedded SQLite under --data)'))
+  .action(async (flags: Record<string, unknown>) => {
     const input = configInputFromFlags(flags)
     const playground = builtPlayground()
     if (input.playgroundDir === undefined && playground !== undefined) input.playgroundDir = playground
