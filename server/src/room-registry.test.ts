@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MemoryStorage, type CompactOptions, type CompactionResult, type Fold, type StoredDocument } from '@tandem/storage'
@@ -159,5 +160,43 @@ describe('RoomRegistry compaction', () => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
     expect(storage.compactions).toHaveLength(1)
     expect(textOf(await storage.load('doc'))).toBe(client.doc.getText('t').toString())
+  })
+})
+
+describe('RoomRegistry load', () => {
+  let registry: RoomRegistry | undefined
+  afterEach(async () => {
+    await registry?.close()
+    registry = undefined
+  })
+
+  it('loads a document without a stored row it cannot read, and logs that row once', async () => {
+    const storage = new MemoryStorage()
+    const client = writer()
+    const first = client.edit('first; ')
+    const second = client.edit('second; ')
+    // Truncated varints: what a damaged page would hold. Yjs throws on it.
+    const damaged = new Uint8Array([0xff, 0xff, 0xff, 0xff])
+    expect(() => Y.applyUpdate(new Y.Doc(), damaged)).toThrow()
+    await storage.append([{ document: 'doc', update: first }, { document: 'doc', update: damaged }, { document: 'doc', update: second }])
+    const lines: Array<Record<string, unknown>> = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) })
+    registry = new RoomRegistry({ storage, logger, roomIdleMs: 60_000, compactAfterUpdates: 500, awarenessTimeoutMs: 30_000 })
+    const room = (await registry.join('doc', member(1), () => true))!
+    expect(room.doc.getText('t').toString()).toBe('first; second; ')
+    expect(lines.filter((line) => line.level === 50)).toEqual([
+      expect.objectContaining({ doc: 'doc', piece: 1, bytes: 4, msg: 'stored update unreadable; the document is loaded without it' }),
+    ])
+  })
+
+  it('loads a document whose only stored piece is unreadable as empty, and takes writes', async () => {
+    const storage = new MemoryStorage()
+    await storage.append([{ document: 'doc', update: new Uint8Array([0xff, 0xff, 0xff, 0xff]) }])
+    registry = new RoomRegistry({ storage, logger: createLogger('silent'), roomIdleMs: 60_000, compactAfterUpdates: 500, awarenessTimeoutMs: 30_000 })
+    const alice = member(1)
+    const room = (await registry.join('doc', alice, () => true))!
+    room.receiveUpdate(alice, writer().edit('fresh'))
+    await registry.settle()
+    expect(room.doc.getText('t').toString()).toBe('fresh')
   })
 })

@@ -1,5 +1,6 @@
 import { foldUpdates, type StorageAdapter } from '@tandem/storage'
 import type { Logger } from './logger.js'
+import { readableStored } from './readable-stored.js'
 import { PersistenceQueue } from './persistence-queue.js'
 import { TandemError } from '@tandem/protocol'
 import { Room, type RoomHost, type RoomLimits } from './room.js'
@@ -183,7 +184,10 @@ export class RoomRegistry implements RoomHost {
   private async load(name: string): Promise<Room> {
     try {
       const behind = this.persistence.hasPending(name)
-      const stored = await this.options.storage.load(name)
+      const { stored, unreadable } = readableStored(await this.options.storage.load(name))
+      for (const { piece, bytes, reason } of unreadable) {
+        this.options.logger.error({ doc: name, piece, bytes, reason }, 'stored update unreadable; the document is loaded without it')
+      }
       const room = new Room(name, stored, this)
       if (behind || this.persistence.hasPending(name)) this.loadedBehindWrites.add(room)
       this.rooms.set(name, room)

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StorageAdapter } from '@tandem/storage'
 import { SqliteStorage } from '@tandem/storage-sqlite'
@@ -139,6 +140,39 @@ describe('graceful restart', () => {
     }, 'a fresh provider to see a’s offline edit')
     expect(JSON.parse(atFirstSync).text).toBe('before;offline;')
     expect(content(fresh.doc)).toBe(content(a.doc))
+  })
+
+  it('loads a document without a row damaged on disk, serves the rest and logs the row once', async () => {
+    const dir = tempDir()
+    cleanups.push(() => dir.remove())
+    const file = join(dir.path, 'tandem.db')
+    const before = await serve(file)
+    const [a, b] = [client(before.tandem, 'notes'), client(before.tandem, 'notes')]
+    await Promise.all([a.synced(), b.synced()])
+    // Three rows: a's "first", a's " middle" (damaged below), b's "zero " before a's first character.
+    a.text.insert(0, 'first')
+    await eventually(() => b.text.toString() === 'first', 'b to see the first edit')
+    a.text.insert(5, ' middle')
+    await eventually(() => b.text.toString() === 'first middle', 'b to see the second edit')
+    b.text.insert(0, 'zero ')
+    await eventually(() => a.text.toString() === 'zero first middle', 'a to see the third edit')
+    await before.close()
+
+    const db = new Database(file)
+    const rows = db.prepare('SELECT seq FROM updates ORDER BY seq').all() as Array<{ seq: number }>
+    expect(rows).toHaveLength(3)
+    db.prepare('UPDATE updates SET data = ? WHERE seq = ?').run(Buffer.from([0xff, 0xff, 0xff, 0xff]), rows[1]!.seq)
+    db.close()
+
+    const after = await serve(file)
+    const { client: reader, atFirstSync } = await firstSync(after.tandem, 'notes')
+    expect(JSON.parse(atFirstSync).text).toBe('zero first')
+    // The document still takes writes.
+    reader.text.insert(reader.text.length, '!')
+    const other = client(after.tandem, 'notes')
+    await eventually(() => other.text.toString() === 'zero first!', 'a new client to see the write')
+    const damaged = after.tandem.logs.filter((line) => line.msg === 'stored update unreadable; the document is loaded without it')
+    expect(damaged).toEqual([expect.objectContaining({ doc: 'notes', piece: 1, bytes: 4, level: 50 })])
   })
 })
 
