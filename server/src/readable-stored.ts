@@ -19,9 +19,10 @@ const problemOf = (bytes: Uint8Array): string | null => {
 
 /**
  * The stored document without the pieces that fail `validateUpdate` (the check every incoming
- * update passes before it is stored): a row damaged on disk, or one Yjs cannot read, would
- * otherwise make the document fail to load for every client on every retry. The caller logs what
- * was left out; it stays in storage until a compaction replaces the log with the live state.
+ * update passes before it is stored), for a document Yjs could not load as stored: a row damaged
+ * on disk, or one Yjs cannot read, would otherwise make it fail to load for every client on every
+ * retry. The caller logs what was left out; it stays in storage until a compaction replaces the
+ * log with the live state.
  */
 export const readableStored = (stored: StoredDocument): { stored: StoredDocument; unreadable: UnreadablePiece[] } => {
   const unreadable: UnreadablePiece[] = []

@@ -188,15 +188,4 @@ describe('RoomRegistry load', () => {
       expect.objectContaining({ doc: 'doc', piece: 1, bytes: 4, msg: 'stored update unreadable; the document is loaded without it' }),
     ])
   })
-
-  it('loads a document whose only stored piece is unreadable as empty, and takes writes', async () => {
-    const storage = new MemoryStorage()
-    await storage.append([{ document: 'doc', update: new Uint8Array([0xff, 0xff, 0xff, 0xff]) }])
-    registry = new RoomRegistry({ storage, logger: createLogger('silent'), roomIdleMs: 60_000, compactAfterUpdates: 500, awarenessTimeoutMs: 30_000 })
-    const alice = member(1)
-    const room = (await registry.join('doc', alice, () => true))!
-    room.receiveUpdate(alice, writer().edit('fresh'))
-    await registry.settle()
-    expect(room.doc.getText('t').toString()).toBe('fresh')
-  })
 })
