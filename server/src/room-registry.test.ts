@@ -119,7 +119,7 @@ describe('RoomRegistry compaction', () => {
     storage.failAppends = 1
     first.receiveUpdate(alice, client.edit('written late; '))
     const settled = rooms.settle()
-    rooms.discard(first)
+    rooms.discard(first, 'test')
     const second = (await rooms.join('doc', bob, () => true))!
     expect(second).not.toBe(first)
     // The reloaded room does not have the late update; it arrives in the store after the load.

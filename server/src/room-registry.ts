@@ -39,6 +39,8 @@ export class RoomRegistry implements RoomHost {
    * their compactions fold the log instead of storing the live state.
    */
   private readonly loadedBehindWrites = new WeakSet<Room>()
+  /** Documents discarded since their last load: their next load validates every stored piece. */
+  private readonly checkOnLoad = new Set<string>()
   private flushQueued = false
   private readonly persistence: PersistenceQueue
   private readonly awarenessSweep: NodeJS.Timeout
@@ -140,9 +142,10 @@ export class RoomRegistry implements RoomHost {
     return Date.now()
   }
 
-  discard(room: Room): void {
+  discard(room: Room, reason: string): void {
     if (this.rooms.get(room.name) !== room) return
-    this.options.logger.error({ doc: room.name }, 'document discarded after an update failed halfway; it reloads from storage')
+    this.options.logger.error({ doc: room.name, reason }, 'document discarded; it reloads from storage')
+    this.checkOnLoad.add(room.name)
     this.cancelUnload(room)
     this.dirty.delete(room)
     this.rooms.delete(room.name)
@@ -197,20 +200,29 @@ export class RoomRegistry implements RoomHost {
    * The room of a loaded document. Should Yjs throw on what was stored (a row damaged on disk, or
    * one a relay-ahead rule admitted by mistake), the document is built again without the pieces
    * that fail `validateUpdate`, each logged once, rather than failing every load for every client.
-   * Only then are the pieces validated: checking them all on every load cost S4's cold sync of a
-   * 485 KB document 8 ms of its 40. A document stored as one piece is served as stored, unread.
+   * Only then, or when the document was discarded since its last load, are the pieces validated:
+   * checking them all on every load cost S4's cold sync of a 485 KB document 8 ms of its 40. A
+   * document stored as one piece is served as stored, unread, until a read of it fails
+   * (`Room.unreadable` discards it, and the reload checks it).
    */
   private roomFrom(name: string, stored: StoredDocument): Room {
+    if (this.checkOnLoad.delete(name)) return this.roomWithout(name, readableStored(stored))
     try {
       return new Room(name, stored, this)
     } catch (error) {
-      const { stored: readable, unreadable } = readableStored(stored)
-      if (unreadable.length === 0) throw error
-      for (const { piece, bytes, reason } of unreadable) {
-        this.options.logger.error({ doc: name, piece, bytes, reason }, 'stored update unreadable; the document is loaded without it')
-      }
-      return new Room(name, readable, this)
+      const checked = readableStored(stored)
+      if (checked.unreadable.length === 0) throw error
+      return this.roomWithout(name, checked)
     }
+  }
+
+  /** The room of what could be read; each piece left out is logged once the room is built. */
+  private roomWithout(name: string, { stored, unreadable }: ReturnType<typeof readableStored>): Room {
+    const room = new Room(name, stored, this)
+    for (const { piece, bytes, reason } of unreadable) {
+      this.options.logger.error({ doc: name, piece, bytes, reason }, 'stored update unreadable; the document is loaded without it')
+    }
+    return room
   }
 
   private cancelUnload(room: Room): void {

@@ -41,9 +41,10 @@ export interface RoomHost {
   vacated(room: Room): void
   /**
    * The live document no longer matches what is stored (Yjs threw halfway through an update that
-   * passed validation): drop the room without storing anything more; the next joiner reloads it.
+   * passed validation), or what is stored cannot be read: drop the room without storing anything
+   * more; the next joiner reloads it, checking every stored piece.
    */
-  discard(room: Room): void
+  discard(room: Room, reason: string): void
   readonly roomLimits: RoomLimits
   now(): number
 }
@@ -256,7 +257,12 @@ export class Room {
       // Deriving the state vector of a document loaded as one stored piece reads the whole update
       // (tens of ms for a big one): answer the joiner's own sync step 1 first, greet it right after.
       setImmediate(() => {
-        if (this.members.has(member)) this.greet(member)
+        if (!this.members.has(member)) return
+        try {
+          this.greet(member)
+        } catch (error) {
+          this.unreadable(error)
+        }
       })
     } else {
       this.greet(member)
@@ -293,7 +299,13 @@ export class Room {
    */
   syncStep1(member: RoomMember, stateVector: Uint8Array): void {
     const state = this.state()
-    const update = isEmptyStateVector(stateVector) ? state : Y.diffUpdate(state, stateVector)
+    let update: Uint8Array
+    try {
+      update = isEmptyStateVector(stateVector) ? state : Y.diffUpdate(state, stateVector)
+    } catch (error) {
+      this.unreadable(error)
+      return
+    }
     member.send(outbound({ type: 'sync-step2', update }))
   }
 
@@ -681,7 +693,18 @@ export class Room {
       if (member !== sender) member.reject(new TandemError('INTERNAL_ERROR', 'document reloaded after a failed update'))
     }
     this.inbound = NO_INBOUND
-    this.host.discard(this)
+    this.host.discard(this, 'an update failed halfway')
+  }
+
+  /**
+   * A document loaded as one stored piece, served without reading it, turned out unreadable when
+   * it was read (its state vector for a greeting, a diff for a sync step 1): close every member
+   * (INTERNAL_ERROR, retryable) and let the registry reload it, leaving out what cannot be read.
+   */
+  private unreadable(error: unknown): void {
+    for (const member of this.members.keys()) member.reject(new TandemError('INTERNAL_ERROR', 'stored document unreadable; reloading it'))
+    this.inbound = NO_INBOUND
+    this.host.discard(this, `its stored state could not be read (${error instanceof Error ? error.message : String(error)})`)
   }
 
   private ownBehind(): Map<RoomMember, Behind> {

@@ -174,6 +174,43 @@ describe('graceful restart', () => {
     const damaged = after.tandem.logs.filter((line) => line.msg === 'stored update unreadable; the document is loaded without it')
     expect(damaged).toEqual([expect.objectContaining({ doc: 'notes', piece: 1, bytes: 4, level: 50 })])
   })
+
+  it('serves a document stored as one damaged piece as empty after one reconnect, and stays up', async () => {
+    const dir = tempDir()
+    cleanups.push(() => dir.remove())
+    const file = join(dir.path, 'tandem.db')
+    const before = await serve(file)
+    const [a, aSeen] = [client(before.tandem, 'one'), client(before.tandem, 'one')]
+    const [keep, keepSeen] = [client(before.tandem, 'kept'), client(before.tandem, 'kept')]
+    await Promise.all([a.synced(), aSeen.synced(), keep.synced(), keepSeen.synced()])
+    a.text.insert(0, 'only row')
+    keep.text.insert(0, 'elsewhere')
+    await eventually(() => aSeen.text.toString() === 'only row' && keepSeen.text.toString() === 'elsewhere', 'both edits to reach the server')
+    await before.close()
+
+    const db = new Database(file)
+    const rows = db.prepare('SELECT u.seq FROM updates u JOIN documents d ON d.id = u.doc_id WHERE d.name = ?').all('one') as Array<{ seq: number }>
+    expect(rows).toHaveLength(1)
+    db.prepare('UPDATE updates SET data = ? WHERE doc_id = (SELECT id FROM documents WHERE name = ?)').run(Buffer.from([0xff, 0xff, 0xff, 0xff]), 'one')
+    db.close()
+
+    const after = await serve(file)
+    // The provider is closed once (1011, retryable), reconnects, and finds the document empty.
+    const reader = client(after.tandem, 'one')
+    await reader.synced()
+    expect(reader.text.toString()).toBe('')
+    reader.text.insert(0, 'again')
+    const other = client(after.tandem, 'one')
+    await eventually(() => other.text.toString() === 'again', 'a new client to see the write')
+    // Other documents were never touched.
+    const second = client(after.tandem, 'kept')
+    await eventually(() => second.text.toString() === 'elsewhere', 'the other document')
+    const damaged = after.tandem.logs.filter((line) => line.msg === 'stored update unreadable; the document is loaded without it')
+    expect(damaged).toEqual([expect.objectContaining({ doc: 'one', piece: 0, bytes: 4, level: 50 })])
+    expect(after.tandem.logs.filter((line) => line.msg === 'document discarded; it reloads from storage')).toEqual([
+      expect.objectContaining({ doc: 'one', level: 50, reason: expect.stringContaining('could not be read') }),
+    ])
+  })
 })
 
 /** Wraps a store so `load` waits until `release()`; counts loads. */
