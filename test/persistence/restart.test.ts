@@ -8,6 +8,9 @@ import { yClient, type YClient } from '../support/y-websocket-client.js'
 import { eventually, eventuallyAsync } from '../support/wait.js'
 import { content, docFrom } from '../support/documents.js'
 
+/** What a damaged page might hold instead of an update: truncated varints, on which Yjs throws. */
+const DAMAGED = Buffer.from([0xff, 0xff, 0xff, 0xff])
+
 /**
  * A graceful restart on the same SQLite file: the document is intact, and no provider's first
  * `sync` shows an empty document while stored state exists (the server answers nobody before the
@@ -34,6 +37,12 @@ describe('graceful restart', () => {
     cleanups.push(close)
     return { tandem, sqlite, close }
   }
+  /** A SQLite file's path in a directory removed after the test. */
+  const dbFile = (): string => {
+    const dir = tempDir()
+    cleanups.push(() => dir.remove())
+    return join(dir.path, 'tandem.db')
+  }
   const client = (tandem: RunningTandem, room: string, options: { connect?: boolean } = {}): YClient => {
     const c = yClient(tandem.url, room, options)
     cleanups.push(() => c.destroy())
@@ -52,9 +61,7 @@ describe('graceful restart', () => {
   }
 
   it('keeps the document intact, in the file and for new providers', async () => {
-    const dir = tempDir()
-    cleanups.push(() => dir.remove())
-    const file = join(dir.path, 'tandem.db')
+    const file = dbFile()
     const before = await serve(file)
     const [a, b] = [client(before.tandem, 'notes'), client(before.tandem, 'notes')]
     await Promise.all([a.synced(), b.synced()])
@@ -80,9 +87,7 @@ describe('graceful restart', () => {
   })
 
   it('answers nobody before the stored state is in: every joiner’s first sync holds the document', async () => {
-    const dir = tempDir()
-    cleanups.push(() => dir.remove())
-    const file = join(dir.path, 'tandem.db')
+    const file = dbFile()
     const before = await serve(file)
     const writer = client(before.tandem, 'slow')
     await writer.synced()
@@ -108,9 +113,7 @@ describe('graceful restart', () => {
   })
 
   it('a connected provider reconnects by itself across the restart and its offline edits are kept', async () => {
-    const dir = tempDir()
-    cleanups.push(() => dir.remove())
-    const file = join(dir.path, 'tandem.db')
+    const file = dbFile()
     const before = await serve(file)
     const port = before.tandem.port
     const a = client(before.tandem, 'across')
@@ -143,9 +146,7 @@ describe('graceful restart', () => {
   })
 
   it('loads a document without a row damaged on disk, serves the rest and logs the row once', async () => {
-    const dir = tempDir()
-    cleanups.push(() => dir.remove())
-    const file = join(dir.path, 'tandem.db')
+    const file = dbFile()
     const before = await serve(file)
     const [a, b] = [client(before.tandem, 'notes'), client(before.tandem, 'notes')]
     await Promise.all([a.synced(), b.synced()])
@@ -161,7 +162,7 @@ describe('graceful restart', () => {
     const db = new Database(file)
     const rows = db.prepare('SELECT seq FROM updates ORDER BY seq').all() as Array<{ seq: number }>
     expect(rows).toHaveLength(3)
-    db.prepare('UPDATE updates SET data = ? WHERE seq = ?').run(Buffer.from([0xff, 0xff, 0xff, 0xff]), rows[1]!.seq)
+    db.prepare('UPDATE updates SET data = ? WHERE seq = ?').run(DAMAGED, rows[1]!.seq)
     db.close()
 
     const after = await serve(file)
@@ -176,9 +177,7 @@ describe('graceful restart', () => {
   })
 
   it('serves a document stored as one damaged piece as empty after one reconnect, and stays up', async () => {
-    const dir = tempDir()
-    cleanups.push(() => dir.remove())
-    const file = join(dir.path, 'tandem.db')
+    const file = dbFile()
     const before = await serve(file)
     const [a, aSeen] = [client(before.tandem, 'one'), client(before.tandem, 'one')]
     const [keep, keepSeen] = [client(before.tandem, 'kept'), client(before.tandem, 'kept')]
@@ -191,7 +190,7 @@ describe('graceful restart', () => {
     const db = new Database(file)
     const rows = db.prepare('SELECT u.seq FROM updates u JOIN documents d ON d.id = u.doc_id WHERE d.name = ?').all('one') as Array<{ seq: number }>
     expect(rows).toHaveLength(1)
-    db.prepare('UPDATE updates SET data = ? WHERE doc_id = (SELECT id FROM documents WHERE name = ?)').run(Buffer.from([0xff, 0xff, 0xff, 0xff]), 'one')
+    db.prepare('UPDATE updates SET data = ? WHERE doc_id = (SELECT id FROM documents WHERE name = ?)').run(DAMAGED, 'one')
     db.close()
 
     const after = await serve(file)
