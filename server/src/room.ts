@@ -298,9 +298,10 @@ export class Room {
    * answer; they reach the member with the end-of-tick broadcast, after they are committed.
    */
   syncStep1(member: RoomMember, stateVector: Uint8Array): void {
-    const state = this.state()
     let update: Uint8Array
     try {
+      // state() merges writes taken asleep into the stored piece: a read of it too.
+      const state = this.state()
       update = isEmptyStateVector(stateVector) ? state : Y.diffUpdate(state, stateVector)
     } catch (error) {
       this.unreadable(error)
