@@ -690,11 +690,7 @@ export class Room {
    */
   private abandon(sender: RoomMember, error: unknown): void {
     sender.reject(new TandemError('INVALID_UPDATE', error instanceof Error ? error.message : String(error)))
-    for (const member of this.members.keys()) {
-      if (member !== sender) member.reject(new TandemError('INTERNAL_ERROR', 'document reloaded after a failed update'))
-    }
-    this.inbound = NO_INBOUND
-    this.host.discard(this, 'an update failed halfway')
+    this.drop('document reloaded after a failed update', 'an update failed halfway', sender)
   }
 
   /**
@@ -703,9 +699,16 @@ export class Room {
    * (INTERNAL_ERROR, retryable) and let the registry reload it, leaving out what cannot be read.
    */
   private unreadable(error: unknown): void {
-    for (const member of this.members.keys()) member.reject(new TandemError('INTERNAL_ERROR', 'stored document unreadable; reloading it'))
+    this.drop('stored document unreadable; reloading it', `its stored state could not be read (${error instanceof Error ? error.message : String(error)})`)
+  }
+
+  /** Closes every member but `except` (INTERNAL_ERROR, retryable), takes nothing more, and has the registry discard the room. */
+  private drop(closing: string, reason: string, except?: RoomMember): void {
+    for (const member of this.members.keys()) {
+      if (member !== except) member.reject(new TandemError('INTERNAL_ERROR', closing))
+    }
     this.inbound = NO_INBOUND
-    this.host.discard(this, `its stored state could not be read (${error instanceof Error ? error.message : String(error)})`)
+    this.host.discard(this, reason)
   }
 
   private ownBehind(): Map<RoomMember, Behind> {
