@@ -113,14 +113,24 @@ export interface ConfigProblem {
 }
 
 export class ConfigError extends Error {
-  readonly problems: string[]
   constructor(readonly issues: readonly ConfigProblem[]) {
-    const problems = issues.map((issue) => `${issue.key}: ${issue.message}`)
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    super(describeProblems(issues, (key) => key))
     this.name = 'ConfigError'
-    this.problems = problems
+  }
+
+  /** Each problem as `key: message`. */
+  get problems(): string[] {
+    return this.issues.map((issue) => `${issue.key}: ${issue.message}`)
+  }
+
+  /** The message, with each key named as `nameOf` says (the CLI names flags and variables). */
+  describe(nameOf: (key: string) => string): string {
+    return describeProblems(this.issues, nameOf)
   }
 }
+
+const describeProblems = (issues: readonly ConfigProblem[], nameOf: (key: string) => string): string =>
+  `invalid configuration:\n${issues.map((issue) => `  - ${nameOf(issue.key)}: ${issue.message}`).join('\n')}`
 
 export const parseConfig = (input: ServerConfigInput = {}): ServerConfig => {
   const result = configSchema.safeParse(input)

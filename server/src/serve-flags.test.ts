@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { z } from 'zod'
 import { ConfigError, configSchema, parseConfig, type ServerConfig } from './config.js'
-import { SERVE_FLAGS, addServeFlags, configInputFromFlags, explainConfigError, type ServeFlag } from './serve-flags.js'
+import { SERVE_FLAGS, addServeFlags, configInputFromFlags, configKeyOf, explainConfigError, flagName, type ServeFlag } from './serve-flags.js'
 
 /** The schema under defaults, optionals and preprocessing: an object's shape, or a leaf. */
 const unwrap = (schema: z.ZodType): z.ZodType => {
@@ -36,9 +36,6 @@ const OTHER_VALUES: Readonly<Record<string, string>> = {
   trustProxy: 'true',
 }
 
-const keyOf = (flag: ServeFlag): string => (flag.section === undefined ? flag.key : `${flag.section}.${flag.key}`)
-const longName = (flag: ServeFlag): string => /--[a-z-]+/.exec(flag.flags)![0]
-
 const parse = (argv: string[]) => {
   const command = addServeFlags(new Command('serve').exitOverride())
   command.parse(argv, { from: 'user' })
@@ -56,9 +53,9 @@ describe('serve flags', () => {
     expect(keys).toContain('limits.slowConsumerTimeoutMs')
     expect(keys).toContain('auth.clockToleranceSeconds')
     // auth.disabled is --no-auth, the one flag without a variable.
-    const covered = new Set([...SERVE_FLAGS.map(keyOf), 'auth.disabled'])
+    const covered = new Set([...SERVE_FLAGS.map(configKeyOf), 'auth.disabled'])
     expect(keys.filter((key) => !covered.has(key))).toEqual([])
-    expect(SERVE_FLAGS.map(keyOf).filter((key) => !keys.includes(key))).toEqual([])
+    expect(SERVE_FLAGS.map(configKeyOf).filter((key) => !keys.includes(key))).toEqual([])
     expect(new Set(SERVE_FLAGS.map((flag) => flag.env)).size).toBe(SERVE_FLAGS.length)
   })
 
@@ -73,9 +70,9 @@ describe('serve flags', () => {
     const unprefixed: Readonly<Record<string, string>> = { '--host': 'HOST', '--port': 'PORT', '--log-level': 'LOG_LEVEL', '--playground': 'TANDEM_PLAYGROUND_DIR' }
     const squash = (name: string) => name.replace(/[^a-z]/gi, '').toLowerCase()
     for (const flag of SERVE_FLAGS) {
-      const name = longName(flag)
-      const expected = renamed[keyOf(flag)] ?? `--${flag.section === 'auth' ? 'auth-' : ''}${flag.key}`
-      expect(squash(name), keyOf(flag)).toBe(squash(expected))
+      const name = flagName(flag)
+      const expected = renamed[configKeyOf(flag)] ?? `--${flag.section === 'auth' ? 'auth-' : ''}${flag.key}`
+      expect(squash(name), configKeyOf(flag)).toBe(squash(expected))
       expect(flag.env, name).toBe(unprefixed[name] ?? `TANDEM_${name.slice(2).replaceAll('-', '_').toUpperCase()}`)
     }
   })
@@ -87,7 +84,7 @@ describe('serve flags', () => {
     for (const flag of SERVE_FLAGS) {
       const before = valueOf(defaults, flag)
       // A valid value unlike the default, so a flag wired to another key with the same default shows.
-      const value = typeof before === 'number' ? String(before + 1) : (OTHER_VALUES[keyOf(flag)] ?? expect.fail(`no test value for ${keyOf(flag)}`))
+      const value = typeof before === 'number' ? String(before + 1) : (OTHER_VALUES[configKeyOf(flag)] ?? expect.fail(`no test value for ${configKeyOf(flag)}`))
       vi.stubEnv(flag.env, value)
       const config = parse([])
       vi.unstubAllEnvs()
@@ -97,7 +94,7 @@ describe('serve flags', () => {
         const of = (c: ServerConfig) => (sub === undefined ? c[section] : (c[section] as Record<string, unknown>)[sub])
         return JSON.stringify(of(config)) !== JSON.stringify(of(defaults))
       })
-      expect(changed, `${flag.env}=${value}`).toEqual([keyOf(flag)])
+      expect(changed, `${flag.env}=${value}`).toEqual([configKeyOf(flag)])
     }
   })
 
@@ -145,14 +142,14 @@ describe('serve flags', () => {
     const defaults = parseConfig({}) as unknown as Record<string, unknown>
     // No row for a flag that is gone.
     const rows = [...readme.matchAll(/^\| `(--[a-z-]+)` \|/gm)].map((match) => match[1])
-    expect(rows.filter((name) => name !== '--no-auth' && !SERVE_FLAGS.some((flag) => longName(flag) === name))).toEqual([])
+    expect(rows.filter((name) => name !== '--no-auth' && !SERVE_FLAGS.some((flag) => flagName(flag) === name))).toEqual([])
     for (const flag of SERVE_FLAGS) {
-      const row = new RegExp(`^\\| \`${longName(flag)}\` \\| \`${flag.env}\` \\| ([^|]+) \\|`, 'm').exec(readme)
-      expect(row, `README has no row for ${longName(flag)} with ${flag.env}`).not.toBeNull()
+      const row = new RegExp(`^\\| \`${flagName(flag)}\` \\| \`${flag.env}\` \\| ([^|]+) \\|`, 'm').exec(readme)
+      expect(row, `README has no row for ${flagName(flag)} with ${flag.env}`).not.toBeNull()
       const cell = /^`(.*)`$/.exec(row![1]!.trim())
       if (cell === null) continue // "none", "any", "off": no literal to compare
       const value = flag.section === undefined ? defaults[flag.key] : (defaults[flag.section] as Record<string, unknown>)[flag.key]
-      expect(cell[1], `README's default for ${longName(flag)}`).toBe(String(value))
+      expect(cell[1], `README's default for ${flagName(flag)}`).toBe(String(value))
     }
   })
 })

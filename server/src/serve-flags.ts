@@ -63,6 +63,12 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
   { flags: '--slow-consumer-timeout-ms <ms>', env: 'TANDEM_SLOW_CONSUMER_TIMEOUT_MS', key: 'slowConsumerTimeoutMs', section: 'limits', description: 'close a connection that stays above the high water mark this long' },
 ]
 
+/** The configuration key a flag sets, as the schema's paths name it: `port`, `limits.maxDocuments`. */
+export const configKeyOf = (flag: ServeFlag): string => (flag.section === undefined ? flag.key : `${flag.section}.${flag.key}`)
+
+/** The flag's long name: `--port`. */
+export const flagName = (flag: ServeFlag): string => /--[a-z-]+/.exec(flag.flags)![0]
+
 const optionOf = (flag: ServeFlag): Option => new Option(flag.flags, flag.description).env(flag.env)
 
 /** Adds every flag of the table, and `--no-auth`, to `serve`. */
@@ -93,10 +99,7 @@ export const configInputFromFlags = (flags: Readonly<Record<string, unknown>>): 
  * the key (`--max-pending-bytes / TANDEM_MAX_PENDING_BYTES: Too small…`), not the schema's path.
  */
 export const explainConfigError = (error: ConfigError): string =>
-  `invalid configuration:\n${error.issues
-    .map((issue) => {
-      const flag = SERVE_FLAGS.find((f) => (f.section === undefined ? f.key : `${f.section}.${f.key}`) === issue.key)
-      const name = flag === undefined ? issue.key : `${/--[a-z-]+/.exec(flag.flags)![0]} / ${flag.env}`
-      return `  - ${name}: ${issue.message}`
-    })
-    .join('\n')}`
+  error.describe((key) => {
+    const flag = SERVE_FLAGS.find((f) => configKeyOf(f) === key)
+    return flag === undefined ? key : `${flagName(flag)} / ${flag.env}`
+  })
