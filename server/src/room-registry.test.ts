@@ -68,13 +68,14 @@ const deadline = async (condition: () => boolean, what: string, ms = 5_000): Pro
   }
 }
 
-describe('RoomRegistry compaction', () => {
-  let registry: RoomRegistry | undefined
-  afterEach(async () => {
-    await registry?.close()
-    registry = undefined
-  })
+/** The registry a test opened, closed after it. */
+let registry: RoomRegistry | undefined
+afterEach(async () => {
+  await registry?.close()
+  registry = undefined
+})
 
+describe('RoomRegistry compaction', () => {
   const open = (storage: MemoryStorage) =>
     (registry = new RoomRegistry({
       storage,
@@ -164,12 +165,6 @@ describe('RoomRegistry compaction', () => {
 })
 
 describe('RoomRegistry load', () => {
-  let registry: RoomRegistry | undefined
-  afterEach(async () => {
-    await registry?.close()
-    registry = undefined
-  })
-
   it('loads a document without a stored row it cannot read, and logs that row once', async () => {
     const storage = new MemoryStorage()
     const client = writer()
