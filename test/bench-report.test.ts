@@ -17,14 +17,18 @@ afterAll(() => rmSync(workDir, { recursive: true, force: true }))
 const committed = JSON.parse(readFileSync(new URL('../bench/results/full.json', import.meta.url), 'utf8')) as BenchResults
 const s1Variant = `clients=${Math.max(...committed.settings.s1.clients)}`
 
-/** The committed results with Tandem's and the relay's S1 p99 at the largest client count replaced. */
-const withS1 = (tandemMs: number, relayMs: number): BenchResults => ({
+/**
+ * The committed results with Tandem's and the relay's S1 p99 at the largest client count replaced,
+ * and optionally the load generator's CPU while it measured Tandem there.
+ */
+const withS1 = (tandemMs: number, relayMs: number, tandemClientCpuPct?: number): BenchResults => ({
   ...committed,
-  summary: committed.summary.map((row) =>
-    row.scenario === 'S1' && row.variant === s1Variant && (row.server === 'tandem' || row.server === 'raw-relay')
-      ? { ...row, metrics: { ...row.metrics, p99Ms: row.server === 'tandem' ? tandemMs : relayMs } }
-      : row,
-  ),
+  summary: committed.summary.map((row) => {
+    if (row.scenario !== 'S1' || row.variant !== s1Variant || (row.server !== 'tandem' && row.server !== 'raw-relay')) return row
+    const metrics: Record<string, number> = { ...row.metrics, p99Ms: row.server === 'tandem' ? tandemMs : relayMs }
+    if (row.server === 'tandem' && tandemClientCpuPct !== undefined) metrics['clientCpuPct'] = tandemClientCpuPct
+    return { ...row, metrics }
+  }),
 })
 
 const report = (results: BenchResults, name: string): { markdown: string; latency: string; throughput: string } => {
@@ -53,6 +57,15 @@ describe('benchmark report', () => {
       expect(missed).toContain(`### ${title}`)
     }
     expect(missed.match(/Tandem ÷ this/g)?.length ?? 0).toBeGreaterThanOrEqual(7)
+  })
+
+  it('says where the load generator, not the server, was the bound', () => {
+    // The committed run pins the load generator to one CPU: 100% is its capacity.
+    expect(committed.pinning?.clients).toBe('1')
+    expect(targetRow(report(withS1(2.6, 2.5, 50), 'client-free').markdown, 'S1 p99')).not.toContain('bound by the client')
+    expect(targetRow(report(withS1(2.6, 2.5, 95), 'client-bound').markdown, 'S1 p99')).toContain(
+      '(load generator at 95% of its 100%: bound by the client, not the server)',
+    )
   })
 
   it('draws latency and throughput per server, and links both charts', () => {
