@@ -93,6 +93,8 @@ describe('benchmark harness (smoke profile)', () => {
       // CPU and memory are read from /proc for every run.
       expect(Number.isFinite(run('S2', server).metrics['serverCpuPct'])).toBe(true)
       positive(run('S2', server).metrics['serverRssMiB'])
+      // So is the load generator's, summed over the runner and its workers.
+      positive(run('S2', server).metrics['clientCpuPct'])
       // The helper threads' part (V8's and libuv's) is a part of the server's CPU, read per thread.
       const { serverCpuPct, serverHelperCpuPct } = run('S2', server).metrics
       expect(serverHelperCpuPct).toBeGreaterThanOrEqual(0)
